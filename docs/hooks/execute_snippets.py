@@ -1,0 +1,341 @@
+"""Run every lesson snippet once per build, cache what it printed, and hand it to the pages.
+
+A snippet is a plain Python file in ``snippets/`` split into named percent cells::
+
+    # %% rows
+    J = torch.zeros(2, 2)
+    ...
+
+    # %% shape_mismatch raises="RuntimeError"
+    try:
+        ...
+    except RuntimeError as error:
+        print(f"{type(error).__name__}: {error}")
+
+A cell that demonstrates an error catches it itself, so that the file still runs as a
+script, and declares it with ``raises=``: the build then checks that the cell printed
+that exception, as its last line, in the form ``Name: message``.
+
+For each snippet this module writes, under ``.cache/snippets/``:
+
+* ``<snippet>/<cell>.md``: the cell's code and its real output, which both languages'
+  pages include with ``--8<-- "<snippet>/<cell>.md"`` (pymdownx.snippets);
+* ``notebooks/<snippet>.ipynb``: the executed notebook, which mkdocs-jupyter renders as a
+  page and offers for download, next to the ``.py``.
+
+All snippets that need running run in this one process (torch is imported once), each
+in a fresh namespace. A snippet is skipped when its cache key is unchanged: the key
+covers its source, the project modules it imports, this file, the torch version and the
+device (``DOCS_DEVICE``, default ``cpu``).
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import hashlib
+import importlib.metadata
+import io
+import json
+import logging
+import os
+import re
+import shutil
+import sys
+import time
+import traceback
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import jupytext
+import nbformat
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import event_priority
+from mkdocs.structure.files import File
+
+ROOT = Path(__file__).resolve().parents[2]
+SNIPPETS_DIR = ROOT / "snippets"
+CACHE_DIR = ROOT / ".cache" / "snippets"
+CELL_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+log = logging.getLogger("mkdocs.hooks.execute_snippets")
+
+
+class SnippetError(Exception):
+    """A snippet failed: the message starts with ``path:line``."""
+
+
+@dataclass
+class Cell:
+    name: str
+    source: str
+    line: int  # line of the cell's first code line in the snippet file
+    raises: str | None
+
+
+@dataclass
+class Report:
+    ran: list[str]
+    cached: list[str]
+    failed: list[str]
+    seconds: float
+
+    def summary(self) -> str:
+        return (
+            f"snippets: {len(self.ran)} ran, {len(self.cached)} cached, "
+            f"{len(self.failed)} failed in {self.seconds:.1f} s"
+        )
+
+
+# --- Reading a snippet ---------------------------------------------------------------
+
+
+def snippet_paths(snippets_dir: Path) -> list[Path]:
+    """The lesson snippets; modules whose name starts with ``_`` are helpers."""
+    return sorted(p for p in snippets_dir.glob("*.py") if not p.name.startswith("_"))
+
+
+def read_cells(path: Path) -> tuple[nbformat.NotebookNode, list[Cell]]:
+    notebook = jupytext.read(path, fmt="py:percent")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header_lines = [i + 1 for i, line in enumerate(lines) if line.startswith("# %%")]
+    where = display_path(path)
+    if len(header_lines) != len(notebook.cells) or header_lines[:1] != [1]:
+        raise SnippetError(f"{where}:1: a snippet must start with '# %% <cell name>'")
+    cells = []
+    for header, cell in zip(header_lines, notebook.cells):
+        meta = cell.metadata
+        name = meta.get("title", "")
+        if cell.cell_type != "code" or not CELL_NAME.fullmatch(name):
+            raise SnippetError(f"{where}:{header}: each cell needs a header '# %% <name>'")
+        if set(meta) - {"title", "raises"}:
+            raise SnippetError(f"{where}:{header}: unknown cell metadata {dict(meta)}")
+        if name in {c.name for c in cells}:
+            raise SnippetError(f"{where}:{header}: cell name '{name}' is used twice")
+        first_code_line = header + 1
+        cells.append(Cell(name, cell.source, first_code_line, meta.get("raises")))
+    return notebook, cells
+
+
+def display_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+# --- Cache key -----------------------------------------------------------------------
+
+
+def project_imports(path: Path, seen: set[Path] | None = None) -> list[Path]:
+    """Files in the snippet's folder that it imports, directly or through each other."""
+    seen = set() if seen is None else seen
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    for name in sorted(names):
+        module = path.parent / f"{name}.py"
+        package = path.parent / name
+        found = [module] if module.is_file() else sorted(package.rglob("*.py"))
+        for file in found:
+            if file not in seen:
+                seen.add(file)
+                if file.suffix == ".py":
+                    project_imports(file, seen)
+    return sorted(seen)
+
+
+def cache_key(path: Path, device: str) -> str:
+    digest = hashlib.sha256()
+    for part in (
+        Path(__file__).read_bytes(),  # how outputs are made and rendered
+        f"torch=={importlib.metadata.version('torch')}".encode(),
+        f"device={device}".encode(),
+        f"python={sys.version_info[:2]}".encode(),
+    ):
+        digest.update(part)
+    for file in [path, *project_imports(path)]:
+        digest.update(file.name.encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+def is_cached(path: Path, key: str, cache_dir: Path) -> bool:
+    notebook = cache_dir / "notebooks" / f"{path.stem}.ipynb"
+    if not notebook.is_file() or not (cache_dir / path.stem).is_dir():
+        return False
+    metadata = json.loads(notebook.read_text(encoding="utf-8"))["metadata"]
+    return metadata.get("snippet", {}).get("key") == key
+
+
+# --- Executing ------------------------------------------------------------------------
+
+
+def execute(path: Path, cells: list[Cell], device: str) -> list[str]:
+    """Run the cells in a fresh namespace in this process; return each cell's output."""
+    import torch
+
+    where = display_path(path)
+    namespace = {"__name__": "__main__", "__file__": str(path)}
+    forget_modules_from(path.parent)  # a helper edited since the last run is re-imported
+    torch.manual_seed(0)
+    torch.set_default_dtype(torch.float32)
+    torch.set_grad_enabled(True)
+    on_device = torch.device(device) if device != "cpu" else contextlib.nullcontext()
+    outputs = []
+    sys.path.insert(0, str(path.parent))  # as `python snippets/x.py` would
+    try:
+        with on_device, warnings.catch_warnings():
+            warnings.simplefilter("default")  # show each warning once, as a script does
+            for cell in cells:
+                code = compile("\n" * (cell.line - 1) + cell.source, str(path), "exec")
+                buffer = io.StringIO()
+                try:
+                    with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
+                        exec(code, namespace)
+                except Exception as error:
+                    line = next(
+                        (f.lineno for f in reversed(traceback.extract_tb(error.__traceback__))
+                         if f.filename == str(path)),
+                        cell.line,
+                    )
+                    raise SnippetError(
+                        f"{where}:{line}: {type(error).__name__}: {error} (cell '{cell.name}')"
+                    ) from error
+                text = buffer.getvalue()
+                if cell.raises:
+                    last = text.rstrip("\n").rpartition("\n")[2]
+                    if not last.startswith(f"{cell.raises}: "):
+                        raise SnippetError(
+                            f"{where}:{cell.line}: cell '{cell.name}' declares "
+                            f"raises=\"{cell.raises}\", but it printed no {cell.raises}"
+                        )
+                outputs.append(text)
+    finally:
+        sys.path.remove(str(path.parent))
+        forget_modules_from(path.parent)
+    return outputs
+
+
+def forget_modules_from(folder: Path) -> None:
+    folder = folder.resolve()
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if file and Path(file).resolve().is_relative_to(folder):
+            del sys.modules[name]
+
+
+# --- Writing what the pages use -------------------------------------------------------
+
+
+def fence(text: str) -> str:
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def write_outputs(
+    path: Path,
+    notebook: nbformat.NotebookNode,
+    cells: list[Cell],
+    outputs: list[str],
+    key: str,
+    device: str,
+    cache_dir: Path,
+) -> None:
+    fragments = cache_dir / path.stem
+    shutil.rmtree(fragments, ignore_errors=True)
+    fragments.mkdir(parents=True)
+    for count, (cell, nb_cell, text) in enumerate(zip(cells, notebook.cells, outputs), 1):
+        markdown = f"{fence(cell.source)}python\n{cell.source}\n{fence(cell.source)}\n"
+        if text:
+            markdown += f"\n{fence(text)}{{ .text .output }}\n{text.rstrip()}\n{fence(text)}\n"
+        (fragments / f"{cell.name}.md").write_text(markdown, encoding="utf-8")
+        nb_cell.execution_count = count
+        nb_cell.outputs = (
+            [nbformat.v4.new_output("stream", name="stdout", text=text)] if text else []
+        )
+    notebook.metadata = {
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python"},
+        "snippet": {
+            "source": f"snippets/{path.name}",
+            "key": key,
+            "device": device,
+            "torch": importlib.metadata.version("torch"),
+        },
+    }
+    for nb_cell in notebook.cells:
+        nb_cell.metadata.pop("title", None)  # cell names are for the build, not the reader
+        nb_cell.metadata.pop("raises", None)
+    target = cache_dir / "notebooks" / f"{path.stem}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, target)  # written last: it marks the entry complete
+
+
+def remove_stale(snippets: list[Path], cache_dir: Path) -> None:
+    """Drop the outputs of snippets that no longer exist, so no page can include them."""
+    names = {p.stem for p in snippets}
+    for notebook in (cache_dir / "notebooks").glob("*.ipynb"):
+        if notebook.stem not in names:
+            notebook.unlink()
+            shutil.rmtree(cache_dir / notebook.stem, ignore_errors=True)
+
+
+def run_all(snippets_dir: Path, cache_dir: Path, device: str) -> Report:
+    """Bring every snippet's outputs up to date, printing each one's status as it goes."""
+    start = time.perf_counter()
+    snippets = snippet_paths(snippets_dir)
+    remove_stale(snippets, cache_dir)
+    report = Report([], [], [], 0.0)
+    for path in snippets:
+        where = display_path(path)
+        try:
+            notebook, cells = read_cells(path)
+            key = cache_key(path, device)
+            if is_cached(path, key, cache_dir):
+                log.info(f"{where}: cached")
+                report.cached.append(where)
+                continue
+            began = time.perf_counter()
+            outputs = execute(path, cells, device)
+            write_outputs(path, notebook, cells, outputs, key, device, cache_dir)
+            log.info(f"{where}: ran in {time.perf_counter() - began:.2f} s")
+            report.ran.append(where)
+        except SnippetError as error:
+            log.error(f"{where}: failed: {error}")
+            report.failed.append(str(error))
+    report.seconds = time.perf_counter() - start
+    log.info(report.summary())
+    return report
+
+
+# --- MkDocs events --------------------------------------------------------------------
+
+
+def on_pre_build(config) -> None:
+    report = run_all(SNIPPETS_DIR, CACHE_DIR, os.environ.get("DOCS_DEVICE", "cpu"))
+    if report.failed:
+        raise PluginError("snippet failed:\n" + "\n".join(report.failed))
+
+
+@event_priority(100)  # before mkdocs-jupyter's on_files, so that it wraps the notebooks
+def on_files(files, config):
+    """Publish each executed notebook as a page (mkdocs-jupyter), with its .py beside it."""
+    for path in snippet_paths(SNIPPETS_DIR):
+        files.append(
+            File(
+                f"notebooks/{path.stem}.ipynb",
+                src_dir=str(CACHE_DIR),
+                dest_dir=config.site_dir,
+                use_directory_urls=config.use_directory_urls,
+            )
+        )
+        files.append(
+            File.generated(config, f"notebooks/{path.stem}/{path.name}", abs_src_path=str(path))
+        )
+    return files
