@@ -1,0 +1,69 @@
+"""Shared test helpers: run a snippet cell by cell on a device, and the device fixture.
+
+This file needs only torch and pytest, so the snippet tests also run on a GPU machine
+that has nothing else installed (`nox -s cuda`).
+"""
+
+import contextlib
+import io
+import re
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+SNIPPETS_DIR = ROOT / "snippets"
+SNIPPETS = sorted(p.stem for p in SNIPPETS_DIR.glob("*.py") if not p.name.startswith("_"))
+CELL_HEADER = re.compile(r"^# %% (\w+).*$", re.MULTILINE)
+
+CUDA = pytest.param(
+    "cuda",
+    marks=[
+        pytest.mark.cuda,
+        pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA is not available"),
+    ],
+)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "cuda: runs on a CUDA GPU (nox -s cuda)")
+
+
+@pytest.fixture(scope="session", params=["cpu", CUDA])
+def device(request) -> str:
+    return request.param
+
+
+def snippet_cells(name: str) -> dict[str, str]:
+    """The snippet's cells, by name, in order: the code between two `# %% <name>` lines."""
+    source = (SNIPPETS_DIR / f"{name}.py").read_text(encoding="utf-8")
+    parts = CELL_HEADER.split(source)[1:]
+    return dict(zip(parts[0::2], parts[1::2]))
+
+
+def run_cells(name, device="cpu", until=None, namespace=None, only=None):
+    """Run a snippet's cells in order, as the build does, and return (namespace, outputs).
+
+    `until` stops after that cell; `only` runs just those cells in `namespace`, so a
+    test can change the inputs of a cell and run it again.
+    """
+    path = SNIPPETS_DIR / f"{name}.py"
+    namespace = {"__name__": "__main__", "__file__": str(path)} if namespace is None else namespace
+    outputs = {}
+    with torch.device(device):
+        for cell, code in snippet_cells(name).items():
+            if only is not None and cell not in only:
+                continue
+            buffer = io.StringIO()
+            with contextlib.redirect_stdout(buffer):
+                exec(compile(code, str(path), "exec"), namespace)
+            outputs[cell] = buffer.getvalue()
+            if cell == until:
+                break
+    return namespace, outputs
+
+
+def hand_jacobian(x1: float, x2: float) -> torch.Tensor:
+    """J of y = (x1² + 3·x2, x2² + 2·x1), derived by hand."""
+    return torch.tensor([[2 * x1, 3.0], [2.0, 2 * x2]])

@@ -1,0 +1,187 @@
+"""The build pipeline (docs/hooks/execute_snippets.py) on small snippets in a temporary folder."""
+
+import json
+import logging
+import sys
+import textwrap
+
+import pytest
+
+pytest.importorskip("mkdocs", reason="the build pipeline needs the docs dependencies")
+sys.path.insert(0, str(__import__("conftest").ROOT / "docs" / "hooks"))
+import execute_snippets as pipeline  # noqa: E402
+
+from conftest import SNIPPETS, SNIPPETS_DIR, snippet_cells  # noqa: E402
+
+
+def write(folder, name, source):
+    path = folder / f"{name}.py"
+    path.write_text(textwrap.dedent(source).lstrip(), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def tree(tmp_path):
+    snippets, cache = tmp_path / "snippets", tmp_path / "cache"
+    snippets.mkdir()
+    write(snippets, "first", """
+        # %% define
+        secret = 41 + 1
+        print(secret)
+    """)
+    write(snippets, "second", """
+        # %% look
+        print("secret" in globals())
+    """)
+    return snippets, cache
+
+
+def run(tree, device="cpu"):
+    return pipeline.run_all(*tree, device)
+
+
+def fragment(tree, snippet, cell):
+    return (tree[1] / snippet / f"{cell}.md").read_text(encoding="utf-8")
+
+
+def test_each_snippet_runs_in_a_fresh_namespace(tree):
+    run(tree)
+    assert "\n42\n" in fragment(tree, "first", "define")
+    assert "\nFalse\n" in fragment(tree, "second", "look")
+
+
+def test_clean_build_runs_each_snippet_once_and_rebuild_runs_none(tree, caplog):
+    caplog.set_level(logging.INFO)
+    first = run(tree)
+    assert (len(first.ran), len(first.cached), first.failed) == (2, 0, [])
+    again = run(tree)
+    assert (len(again.ran), len(again.cached), again.failed) == (0, 2, [])
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("ran in" in m for m in messages) == 2
+    assert sum(m.endswith(": cached") for m in messages) == 2
+    assert messages[-1] == again.summary() and again.summary().startswith(
+        "snippets: 0 ran, 2 cached, 0 failed in"
+    )
+
+
+def test_editing_a_snippet_reruns_it_and_changes_its_output(tree):
+    run(tree)
+    write(tree[0], "first", """
+        # %% define
+        secret = 6 * 9
+        print(secret)
+    """)
+    report = run(tree)
+    assert [p.rsplit("/", 1)[-1] for p in report.ran] == ["first.py"]
+    assert "\n54\n" in fragment(tree, "first", "define")
+
+
+def test_editing_an_imported_project_module_reruns_its_importers(tree):
+    write(tree[0], "_helper", "VALUE = 1\n")
+    write(tree[0], "third", """
+        # %% use
+        from _helper import VALUE
+        print(VALUE)
+    """)
+    run(tree)
+    write(tree[0], "_helper", "VALUE = 2\n")
+    report = run(tree)
+    assert [p.rsplit("/", 1)[-1] for p in report.ran] == ["third.py"]
+    assert "\n2\n" in fragment(tree, "third", "use")  # not the module imported before
+
+
+def test_cache_key_covers_torch_version_and_device(tree, monkeypatch):
+    path = tree[0] / "first.py"
+    on_cpu = pipeline.cache_key(path, "cpu")
+    assert pipeline.cache_key(path, "cuda") != on_cpu
+    real_version = pipeline.importlib.metadata.version
+    monkeypatch.setattr(
+        pipeline.importlib.metadata,
+        "version",
+        lambda name: "0.0.1" if name == "torch" else real_version(name),
+    )
+    assert pipeline.cache_key(path, "cpu") != on_cpu
+
+
+def test_unexpected_exception_fails_and_names_file_and_line(tree):
+    write(tree[0], "broken", """
+        # %% fine
+        x = 1
+
+        # %% oops
+        y = x / 0
+    """)
+    report = run(tree)
+    assert len(report.failed) == 1
+    assert report.failed[0].endswith("broken.py:5: ZeroDivisionError: division by zero (cell 'oops')")
+
+
+def test_build_fails_when_a_snippet_raises(tree, monkeypatch):
+    write(tree[0], "broken", "# %% oops\nraise ValueError('boom')\n")
+    monkeypatch.setattr(pipeline, "SNIPPETS_DIR", tree[0])
+    monkeypatch.setattr(pipeline, "CACHE_DIR", tree[1])
+    with pytest.raises(pipeline.PluginError, match=r"broken.py:2: ValueError: boom"):
+        pipeline.on_pre_build(config=None)
+
+
+def test_declared_exception_that_does_not_happen_fails(tree):
+    write(tree[0], "quiet", """
+        # %% calm raises="RuntimeError"
+        try:
+            pass
+        except RuntimeError as error:
+            print(f"{type(error).__name__}: {error}")
+    """)
+    report = run(tree)
+    assert report.failed == [
+        f"{tree[0] / 'quiet.py'}:2: cell 'calm' declares raises=\"RuntimeError\", "
+        "but it printed no RuntimeError"
+    ]
+
+
+def test_other_exception_than_declared_fails(tree):
+    write(tree[0], "wrong", """
+        # %% demo raises="RuntimeError"
+        try:
+            int("x")
+        except RuntimeError as error:
+            print(f"{type(error).__name__}: {error}")
+    """)
+    (failure,) = run(tree).failed
+    assert "wrong.py:3: ValueError: invalid literal for int()" in failure
+
+
+def test_declared_exception_that_happens_passes(tree):
+    write(tree[0], "loud", """
+        # %% demo raises="ZeroDivisionError"
+        try:
+            1 / 0
+        except ZeroDivisionError as error:
+            print(f"{type(error).__name__}: {error}")
+    """)
+    assert run(tree).failed == []
+    assert "ZeroDivisionError: division by zero" in fragment(tree, "loud", "demo")
+
+
+def test_executed_notebook_carries_outputs_and_the_key(tree):
+    run(tree)
+    notebook = json.loads((tree[1] / "notebooks" / "first.ipynb").read_text())
+    (cell,) = notebook["cells"]
+    assert cell["outputs"] == [{"output_type": "stream", "name": "stdout", "text": ["42\n"]}]
+    assert notebook["metadata"]["snippet"]["key"] == pipeline.cache_key(tree[0] / "first.py", "cpu")
+
+
+def test_outputs_of_a_deleted_snippet_are_removed(tree):
+    run(tree)
+    (tree[0] / "second.py").unlink()
+    run(tree)
+    assert not (tree[1] / "second").exists()
+    assert not (tree[1] / "notebooks" / "second.ipynb").exists()
+
+
+@pytest.mark.parametrize("name", SNIPPETS)
+def test_pipeline_and_tests_read_the_same_cells(name):
+    _, cells = pipeline.read_cells(SNIPPETS_DIR / f"{name}.py")
+    assert {c.name: c.source for c in cells} == {
+        k: v.strip("\n") for k, v in snippet_cells(name).items()
+    }

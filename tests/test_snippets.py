@@ -1,0 +1,39 @@
+"""Every snippet, as a reader runs it: a script, on CPU and on CUDA."""
+
+import re
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from conftest import CUDA, ROOT, SNIPPETS, run_cells
+
+
+@pytest.mark.parametrize("name", SNIPPETS)
+def test_snippet_runs_as_a_script(name):
+    result = subprocess.run(
+        [sys.executable, f"snippets/{name}.py"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # no warning either, e.g. torch's "Failed to initialize NumPy"
+    assert not re.search(r"0x[0-9a-f]{6,}", result.stdout), "prints a memory address"
+
+
+def tensors(namespace):
+    return {k: v for k, v in namespace.items() if isinstance(v, torch.Tensor)}
+
+
+@pytest.mark.parametrize("device", [CUDA])
+@pytest.mark.parametrize("name", SNIPPETS)
+def test_cuda_numbers_equal_cpu(name, device):
+    on_cpu, cpu_out = run_cells(name, "cpu")
+    on_gpu, gpu_out = run_cells(name, device)
+    assert tensors(on_cpu).keys() == tensors(on_gpu).keys()
+    for key, expected in tensors(on_cpu).items():
+        got = on_gpu[key]
+        assert got.device.type == "cuda", key
+        assert torch.allclose(got.cpu(), expected), key
+        if expected.grad is not None:
+            assert torch.allclose(got.grad.cpu(), expected.grad), key
+    assert cpu_out.keys() == gpu_out.keys()

@@ -1,0 +1,59 @@
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import hand_jacobian, run_cells
+
+J = hand_jacobian(2.0, 3.0)  # [[4, 3], [2, 6]]
+
+
+def test_backward_without_gradient_on_non_scalar_raises(device):
+    ns, out = run_cells("weighted_backward", device)
+    with pytest.raises(RuntimeError, match="^grad can be implicitly created only for scalar outputs$"):
+        ns["y"].backward()
+    assert out["non_scalar_backward"] == (
+        "RuntimeError: grad can be implicitly created only for scalar outputs\n"
+    )
+
+
+def test_gradient_of_wrong_shape_raises(device):
+    ns, out = run_cells("weighted_backward", device)
+    message = (
+        r"Mismatch in shape: grad_output\[0\] has a shape of torch.Size\(\[2\]\) "
+        r"and output\[0\] has a shape of torch.Size\(\[1, 2\]\)"
+    )
+    with pytest.raises(RuntimeError, match=message):
+        ns["y"].backward(torch.tensor([1.0, 0.0]), retain_graph=True)
+    assert out["shape_mismatch"].startswith("RuntimeError: Mismatch in shape: grad_output[0]")
+
+
+def test_each_weight_gives_v_times_J(device):
+    ns, out = run_cells("weighted_backward", device, until="weighted")
+    # the last v of the loop is [0.5, -2]: 0.5·[4, 3] − 2·[2, 6]
+    assert torch.equal(ns["x"].grad.cpu(), torch.tensor([[-2.0, -10.5]]))
+    assert out["weighted"].count("-> x.grad =") == 4
+
+
+def test_scalar_equivalent_matches_v_times_J(device):
+    ns, _ = run_cells("weighted_backward", device, until="scalar_equivalent")
+    assert torch.allclose(ns["x"].grad.cpu(), ns["v"].cpu() @ J)
+
+
+@pytest.fixture(scope="module")
+def graph(device):
+    ns, _ = run_cells("weighted_backward", device)
+    return ns["x"], ns["y"]
+
+
+weights = st.floats(min_value=-1e3, max_value=1e3, allow_nan=False, width=32)
+
+
+@settings(max_examples=200, deadline=None)
+@given(v1=weights, v2=weights)
+def test_backward_with_v_equals_v_times_J(graph, v1, v2):
+    x, y = graph
+    v = torch.tensor([[v1, v2]], device=y.device)
+    x.grad = None
+    y.backward(v, retain_graph=True)
+    assert torch.allclose(x.grad.cpu(), v.cpu() @ J, rtol=1e-6, atol=1e-3)
