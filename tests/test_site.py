@@ -1,0 +1,186 @@
+"""The pages' sources and the built site (site/, from `nox -s docs`)."""
+
+import html
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, SNIPPETS
+
+DOCS = ROOT / "docs"
+SITE = ROOT / "site"
+CACHE = ROOT / ".cache" / "snippets"
+LANGUAGES = {"en": SITE, "zh": SITE / "zh"}
+PAGES = sorted(p.stem for p in (DOCS / "en").glob("*.md"))
+INCLUDE = re.compile(r'^--8<-- "(.+)"$', re.MULTILINE)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def built_site():
+    if not (SITE / "index.html").is_file() or not (SITE / "zh" / "index.html").is_file():
+        pytest.fail("site/ is not built: run `nox -s docs` (nox -s tests does it first)")
+
+
+def source(language, page):
+    return (DOCS / language / f"{page}.md").read_text(encoding="utf-8")
+
+
+def built(language, page):
+    folder = LANGUAGES[language] if page == "index" else LANGUAGES[language] / page
+    return (folder / "index.html").read_text(encoding="utf-8")
+
+
+def text_of(page_html):
+    """What a reader sees: the page without tags, scripts and styles."""
+    visible = re.sub(r"<(script|style)\b.*?</\1>", "", page_html, flags=re.DOTALL)
+    return html.unescape(re.sub(r"<[^>]+>", "", visible))
+
+
+def all_html():
+    return sorted(SITE.rglob("*.html"))
+
+
+# --- Both languages have the same structure --------------------------------------------
+
+
+def test_both_languages_have_the_same_pages():
+    assert PAGES and PAGES == sorted(p.stem for p in (DOCS / "zh").glob("*.md"))
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_both_languages_include_the_same_snippets_in_the_same_order(page):
+    assert INCLUDE.findall(source("en", page)) == INCLUDE.findall(source("zh", page))
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_both_languages_have_the_same_headings_and_links(page):
+    anchors = re.compile(r"^#+ .*\{ #([\w-]+) \}$", re.MULTILINE)
+    links = re.compile(r"\]\(([^)\s]+)\)")
+    for pattern in (anchors, links):
+        assert pattern.findall(source("en", page)) == pattern.findall(source("zh", page))
+
+
+def test_every_snippet_cell_is_shown_on_a_page():
+    included = {i for page in PAGES for i in INCLUDE.findall(source("en", page))}
+    cells = {f"{p.parent.name}/{p.name}" for p in CACHE.glob("*/*.md")}
+    assert cells and included == cells
+
+
+# --- The pages show the real outputs ---------------------------------------------------
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_jacobian_page_shows_the_executed_jacobian(language):
+    page = text_of(built(language, "jacobian-assembly"))
+    assert "J = tensor([[4., 3.],\n        [2., 6.]])" in page
+    assert "rows == jacrev: True" in page
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("page", PAGES)
+def test_pages_contain_every_included_output_under_its_code(language, page):
+    page_html = built(language, page)
+    for include in INCLUDE.findall(source(language, page)):
+        fragment = (CACHE / include).read_text(encoding="utf-8")
+        output = re.search(r"\{ \.text \.output \}\n(.*)\n`{3,}\n$", fragment, re.DOTALL)
+        if output:
+            assert output[1] in text_of(page_html), include
+    blocks = re.findall(r'<div class="(output )?highlight">', page_html)
+    assert "output " not in [blocks[0] if blocks else ""], "an output comes before any code"
+
+
+@pytest.mark.parametrize("page_file", all_html(), ids=lambda p: str(p.relative_to(SITE)))
+def test_no_page_shows_an_address_a_warning_or_raw_tex(page_file):
+    page = page_file.read_text(encoding="utf-8")
+    assert not re.search(r"object at 0x[0-9a-f]+", page)
+    assert "NumPy" not in page and "Warning:" not in text_of(page)
+    assert 'class="arithmatex"' not in page and "\\(" not in text_of(page)
+    assert "$$" not in text_of(page)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_formulas_are_mathml(language):
+    page = built(language, "weighted-backward")
+    assert page.count("<math ") >= 5 and 'display="block"' in page
+
+
+@pytest.mark.parametrize("page_file", all_html(), ids=lambda p: str(p.relative_to(SITE)))
+def test_no_page_loads_anything_from_another_host(page_file):
+    page = page_file.read_text(encoding="utf-8")
+    assert not re.search(r"<(script|img|iframe)\b[^>]*\bsrc=\"(https?:)?//", page)
+    assert not re.search(r"<link\b[^>]*\bhref=\"(https?:)?//", page)
+    assert not re.search(r"@import\s+url\((https?:)?//", page)
+
+
+# --- Notebook pages and downloads ------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("name", SNIPPETS)
+def test_notebook_downloads_carry_outputs_and_the_script(language, name):
+    folder = LANGUAGES[language] / "notebooks" / name
+    notebook = json.loads((folder / f"{name}.ipynb").read_text(encoding="utf-8"))
+    code_cells = [c for c in notebook["cells"] if c["cell_type"] == "code"]
+    assert code_cells and all(c["outputs"] for c in code_cells if "print(" in "".join(c["source"]))
+    script = (folder / f"{name}.py").read_text(encoding="utf-8")
+    assert script == (ROOT / "snippets" / f"{name}.py").read_text(encoding="utf-8")
+    page = (folder / "index.html").read_text(encoding="utf-8")
+    assert f'href="{name}.ipynb" download' in page and f'href="{name}.py" download' in page
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_notebook_page_shows_outputs(language):
+    page = text_of((LANGUAGES[language] / "notebooks" / "jacobian_assembly" / "index.html").read_text())
+    assert "J = tensor([[4., 3.],\n        [2., 6.]])" in page
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("page", PAGES)
+def test_lesson_pages_link_to_their_notebook(language, page):
+    if page == "index":
+        return
+    name = page.replace("-", "_")
+    assert f'href="../notebooks/{name}/"' in built(language, page)
+
+
+# --- Language switcher and search ------------------------------------------------------
+
+
+def page_urls(language):
+    root = LANGUAGES[language]
+    return sorted(
+        str(p.parent.relative_to(root)).replace(".", "")
+        for p in root.rglob("index.html")
+        if language == "zh" or "zh" not in p.relative_to(root).parts
+    )
+
+
+def test_both_languages_publish_the_same_urls():
+    assert page_urls("en") == page_urls("zh")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_switcher_leads_to_the_same_page_in_the_other_language(language):
+    root = LANGUAGES[language]
+    for url in page_urls(language):
+        page_file = root / url / "index.html"
+        links = dict(
+            (lang, href)
+            for href, lang in re.findall(
+                r'<a href="([^"]*)" hreflang="(\w+)" class="md-select__link"',
+                page_file.read_text(encoding="utf-8"),
+            )
+        )
+        for lang, href in links.items():
+            target = (page_file.parent / href / "index.html").resolve()
+            assert target == (LANGUAGES[lang] / url / "index.html").resolve(), (url, lang)
+
+
+@pytest.mark.parametrize("term", ["雅可比矩阵", "叶子节点", "反向传播"])
+def test_chinese_search_index_keeps_glossary_terms_whole(term):
+    index = json.loads((SITE / "zh" / "search" / "search_index.json").read_text(encoding="utf-8"))
+    separator = re.compile(index["config"]["separator"])
+    tokens = {t for doc in index["docs"] for t in separator.split(doc["text"])}
+    assert term in tokens
