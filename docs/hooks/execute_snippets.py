@@ -301,6 +301,11 @@ def run_all(snippets_dir: Path, cache_dir: Path, device: str) -> Report:
                 log.info(f"{where}: cached")
                 report.cached.append(where)
                 continue
+            if "torch" not in sys.modules:
+                began = time.perf_counter()
+                import torch
+
+                log.info(f"imported torch {torch.__version__} in {time.perf_counter() - began:.1f} s")
             began = time.perf_counter()
             outputs = execute(path, cells, device)
             write_outputs(path, notebook, cells, outputs, key, device, cache_dir)
