@@ -5,23 +5,23 @@ x = torch.tensor([[2.0, 3.0]], requires_grad=True)  # shape (1, 2)
 x1, x2 = x[:, 0], x[:, 1]
 y = torch.stack([x1**2 + 3 * x2, x2**2 + 2 * x1], dim=1)  # shape (1, 2)
 v = torch.tensor([[1.0, 0.0]])
-print("x.grad before any backward:", x.grad)
+print("x.grad =", x.grad)
 
 # %% accumulate
 y.backward(v, retain_graph=True)
-print("after 1st backward:", x.grad)
+print("x.grad =", x.grad)
 y.backward(v, retain_graph=True)
-print("after 2nd backward:", x.grad)  # 2 * (v @ J)
+print("x.grad =", x.grad)  # 2 * (v @ J)
 
 # %% zero_in_place
 x.grad.zero_()
-print("after x.grad.zero_():", x.grad)
+print("x.grad =", x.grad)
 y.backward(v, retain_graph=True)
-print("after one more backward:", x.grad)
+print("x.grad =", x.grad)
 
 # %% set_to_none
 x.grad = None
-print("after x.grad = None:", x.grad)
+print("x.grad =", x.grad)
 
 # %% zero_none raises="AttributeError"
 try:
@@ -32,18 +32,18 @@ except AttributeError as error:
 # %% zero_grad
 optimizer = torch.optim.SGD([x], lr=0.1)
 y.backward(v, retain_graph=True)
-print("before zero_grad():", x.grad)
+print("x.grad =", x.grad)
 optimizer.zero_grad()  # set_to_none=True by default since torch 2.0
-print("after zero_grad():", x.grad)
+print("x.grad =", x.grad)
 
 # %% zeros_like
 y.backward(v, retain_graph=True)
 x.grad = torch.zeros_like(x.grad)
-print("after x.grad = torch.zeros_like(x.grad):", x.grad)
+print("x.grad =", x.grad)
 
 # %% last_backward
 y.backward(v)  # retain_graph=False: the saved tensors are freed
-print("after a backward without retain_graph:", x.grad)
+print("x.grad =", x.grad)
 
 # %% second_backward raises="RuntimeError"
 try:

@@ -10,7 +10,8 @@ def f(x):  # R^(1x2) -> R^(1x2)
 x = torch.tensor([[2.0, 3.0]], requires_grad=True)
 y = f(x)
 m, n = y.numel(), x.numel()
-print("y =", y.detach(), "| m =", m, "outputs, n =", n, "inputs")
+print("y =", y.detach())
+print("m =", m, "| n =", n)
 
 # %% rows
 J = torch.zeros(m, n)
@@ -20,13 +21,13 @@ for i in range(m):
     x.grad = None
     y.backward(v, retain_graph=True)  # x.grad = v @ J = row i of J
     J[i] = x.grad.reshape(n)
-    print(f"row {i}: v = {v.tolist()} -> x.grad = {x.grad.tolist()}")
+    print(f"i = {i}: v = {v.tolist()} -> x.grad = {x.grad.tolist()}")
 print("J =", J)
 
 # %% check
 J_functional = torch.autograd.functional.jacobian(f, x.detach()).reshape(m, n)
 J_jacrev = torch.func.jacrev(f)(x.detach()).reshape(m, n)
-print("functional.jacobian:", J_functional)
-print("func.jacrev:        ", J_jacrev)
-print("rows == functional.jacobian:", torch.equal(J, J_functional))
-print("rows == jacrev:", torch.equal(J, J_jacrev))
+print("J_functional =", J_functional)
+print("J_jacrev =", J_jacrev)
+print("torch.equal(J, J_functional):", torch.equal(J, J_functional))
+print("torch.equal(J, J_jacrev):", torch.equal(J, J_jacrev))

@@ -4,7 +4,9 @@ import torch
 x = torch.tensor([[2.0, 3.0]], requires_grad=True)  # shape (1, 2)
 x1, x2 = x[:, 0], x[:, 1]
 y = torch.stack([x1**2 + 3 * x2, x2**2 + 2 * x1], dim=1)  # shape (1, 2)
-print("y =", y.detach(), "| y.shape:", tuple(y.shape), "| y.grad_fn:", y.grad_fn.name())
+print("y =", y.detach())
+print("y.shape:", tuple(y.shape))
+print("y.grad_fn:", y.grad_fn.name())
 
 # %% non_scalar_backward raises="RuntimeError"
 try:
@@ -22,10 +24,11 @@ for v in ([[1.0, 0.0]], [[0.0, 1.0]], [[1.0, 1.0]], [[0.5, -2.0]]):
 v = torch.tensor([[0.5, -2.0]])
 x.grad = None
 (v * y).sum().backward(retain_graph=True)  # the scalar v . y has gradient v @ J
-print("grad of (v * y).sum():", x.grad)
+print("x.grad =", x.grad)
 
 # %% shape_mismatch raises="RuntimeError"
 try:
-    y.backward(torch.tensor([1.0, 0.0]), retain_graph=True)  # shape (2,), y has (1, 2)
+    v_flat = torch.tensor([1.0, 0.0])  # shape (2,), but y has shape (1, 2)
+    y.backward(v_flat, retain_graph=True)
 except RuntimeError as error:
     print(f"{type(error).__name__}: {error}")

@@ -9,7 +9,7 @@ def test_x_is_a_leaf_that_requires_grad(device):
     x = ns["x"]
     assert x.is_leaf and x.requires_grad and x.grad_fn is None and x.grad is None
     assert x.device.type == device
-    assert "x.is_leaf: True | x.requires_grad: True | x.grad_fn: None" in out["leaf"]
+    assert "x.is_leaf: True\nx.requires_grad: True\nx.grad_fn: None\nx.grad: None\n" in out["leaf"]
 
 
 def test_y_is_a_non_scalar_non_leaf(device):
@@ -20,7 +20,7 @@ def test_y_is_a_non_scalar_non_leaf(device):
     assert y.shape == (1, 2) and y.numel() == 2
     # y1 = 2² + 3·3 = 13, y2 = 3² + 2·2 = 13
     assert torch.equal(y.detach().cpu(), torch.tensor([[13.0, 13.0]]))
-    assert "y.grad_fn: StackBackward0" in out["output"]
+    assert "y.grad_fn: StackBackward0\n" in out["output"]
 
 
 def test_article_leaf_is_1x1_and_indexing_it_raises():
