@@ -25,8 +25,9 @@ for i in range(m):
 print("J =", J)
 
 # %% check
-J_functional = torch.autograd.functional.jacobian(f, x.detach()).reshape(m, n)
-J_jacrev = torch.func.jacrev(f)(x.detach()).reshape(m, n)
+x0 = x.detach()
+J_functional = torch.autograd.functional.jacobian(f, x0).reshape(m, n)
+J_jacrev = torch.func.jacrev(f)(x0).reshape(m, n)
 print("J_functional =", J_functional)
 print("J_jacrev =", J_jacrev)
 print("torch.equal(J, J_functional):", torch.equal(J, J_functional))

@@ -23,7 +23,7 @@ for v in ([[1.0, 0.0]], [[0.0, 1.0]], [[1.0, 1.0]], [[0.5, -2.0]]):
 # %% scalar_equivalent
 v = torch.tensor([[0.5, -2.0]])
 x.grad = None
-(v * y).sum().backward(retain_graph=True)  # the scalar v . y has gradient v @ J
+(v * y).sum().backward(retain_graph=True)  # d(v . y)/dx = v @ J
 print("x.grad =", x.grad)
 
 # %% shape_mismatch raises="RuntimeError"

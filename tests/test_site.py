@@ -104,6 +104,7 @@ def test_no_page_shows_an_address_a_warning_or_raw_tex(page_file):
 def test_formulas_are_mathml(language):
     page = built(language, "weighted-backward")
     assert page.count("<math ") >= 5 and 'display="block"' in page
+    assert '<mo stretchy="true" fence="true" form="prefix">[</mo><mtable>' in built(language, "index")
 
 
 @pytest.mark.parametrize("page_file", all_html(), ids=lambda p: str(p.relative_to(SITE)))

@@ -17,9 +17,16 @@ MATH = re.compile(
 )
 
 
+# latex2mathml draws bmatrix brackets at text height; \left[ ... \right] stretches them.
+STRETCHY_BRACKETS = {r"\begin{bmatrix}": r"\left[\begin{matrix}", r"\end{bmatrix}": r"\end{matrix}\right]"}
+
+
 def to_mathml(match: re.Match) -> str:
     display = "block" if match["open"] == "[" else "inline"
-    return convert(html.unescape(match["tex"]).strip(), display=display)
+    tex = html.unescape(match["tex"]).strip()
+    for environment, stretchy in STRETCHY_BRACKETS.items():
+        tex = tex.replace(environment, stretchy)
+    return convert(tex, display=display)
 
 
 def on_page_content(content, page, config, files):
