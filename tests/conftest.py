@@ -15,7 +15,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 SNIPPETS_DIR = ROOT / "snippets"
 SNIPPETS = sorted(p.stem for p in SNIPPETS_DIR.glob("*.py") if not p.name.startswith("_"))
-CELL_HEADER = re.compile(r"^# %% (\w+).*$", re.MULTILINE)
+CELL_HEADER = re.compile(r"# %% (\w+)")
 
 CUDA = pytest.param(
     "cuda",
@@ -36,14 +36,20 @@ def device(request) -> str:
 
 
 def snippet_cells(name: str) -> dict[str, str]:
-    """The snippet's cells, by name, in order: the code between two `# %% <name>` lines."""
-    source = (SNIPPETS_DIR / f"{name}.py").read_text(encoding="utf-8")
-    parts = CELL_HEADER.split(source)[1:]
-    return dict(zip(parts[0::2], parts[1::2]))
+    """The snippet's cells, by name, in order: the code under each `# %% <name>` line,
+    preceded by blank lines so that line numbers in tracebacks match the file."""
+    lines = (SNIPPETS_DIR / f"{name}.py").read_text(encoding="utf-8").splitlines()
+    cells = {}
+    for number, line in enumerate(lines):
+        if header := CELL_HEADER.match(line):
+            current = cells[header[1]] = ["" for _ in range(number + 1)]
+        else:
+            current.append(line)
+    return {cell: "\n".join(code) for cell, code in cells.items()}
 
 
 def run_cells(name, device="cpu", until=None, namespace=None, only=None):
-    """Run a snippet's cells in order, as the build does, and return (namespace, outputs).
+    """Run a snippet's cells in order, as a script would, and return (namespace, outputs).
 
     `until` stops after that cell; `only` runs just those cells in `namespace`, so a
     test can change the inputs of a cell and run it again.
@@ -62,6 +68,11 @@ def run_cells(name, device="cpu", until=None, namespace=None, only=None):
             if cell == until:
                 break
     return namespace, outputs
+
+
+def without_device(text: str) -> str:
+    """A printed tensor as the CPU prints it: drop `, device='cuda:0'`."""
+    return re.sub(r", device='\w+(:\d+)?'", "", text)
 
 
 def hand_jacobian(x1: float, x2: float) -> torch.Tensor:

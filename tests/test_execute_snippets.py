@@ -2,8 +2,11 @@
 
 import json
 import logging
+import os
 import sys
 import textwrap
+
+import re
 
 import pytest
 
@@ -76,7 +79,7 @@ def test_editing_a_snippet_reruns_it_and_changes_its_output(tree):
     assert "\n54\n" in fragment(tree, "first", "define")
 
 
-def test_editing_an_imported_project_module_reruns_its_importers(tree):
+def test_editing_a_helper_reruns_the_snippets(tree):
     write(tree[0], "_helper", "VALUE = 1\n")
     write(tree[0], "third", """
         # %% use
@@ -84,10 +87,36 @@ def test_editing_an_imported_project_module_reruns_its_importers(tree):
         print(VALUE)
     """)
     run(tree)
-    write(tree[0], "_helper", "VALUE = 2\n")
+    write(tree[0], "_helper", "VALUE = 2\n")  # same size, and likely the same second
     report = run(tree)
-    assert [p.rsplit("/", 1)[-1] for p in report.ran] == ["third.py"]
-    assert "\n2\n" in fragment(tree, "third", "use")  # not the module imported before
+    assert "snippets/third.py" in [p[-len("snippets/third.py"):] for p in report.ran]
+    assert report.cached == []
+    assert "\n2\n" in fragment(tree, "third", "use")  # not the module compiled before
+
+
+def test_what_a_snippet_changes_does_not_reach_the_next(tree):
+    write(tree[0], "first", """
+        # %% meddle
+        import os, torch
+        torch.set_printoptions(precision=1)
+        os.chdir("/")
+        torch.manual_seed(123)
+    """)
+    write(tree[0], "second", """
+        # %% look
+        import os, torch
+        print(torch.tensor([1 / 3]), os.getcwd() == "/", "torch" in globals())
+    """)
+    alone = tree[0].parent / "alone"
+    alone.mkdir()
+    (alone / "second.py").write_text((tree[0] / "second.py").read_text())
+    cwd = os.getcwd()
+    run(tree)
+    assert os.getcwd() == cwd
+    pipeline.run_all(alone, tree[1].parent / "alone-cache", "cpu")
+    expected = (tree[1].parent / "alone-cache" / "second" / "look.md").read_text()
+    assert fragment(tree, "second", "look") == expected
+    assert "tensor([0.3333]) False True" in expected
 
 
 def test_cache_key_covers_torch_version_and_device(tree, monkeypatch):
@@ -124,6 +153,24 @@ def test_build_fails_when_a_snippet_raises(tree, monkeypatch):
         pipeline.on_pre_build(config=None)
 
 
+def test_exit_in_a_snippet_fails_the_build(tree):
+    write(tree[0], "leaving", "# %% bye\nimport sys\nsys.exit(0)\n")
+    (failure,) = run(tree).failed
+    assert failure.endswith("leaving.py:3: SystemExit: 0 (cell 'bye')")
+
+
+def test_syntax_error_names_file_and_line(tree):
+    write(tree[0], "typo", "# %% fine\nx = 1\n\n# %% bad\nprint(x\n")
+    (failure,) = run(tree).failed
+    assert re.search(r"typo.py:5: SyntaxError: ", failure)
+
+
+def test_warning_in_a_snippet_fails_the_build(tree):
+    write(tree[0], "noisy", "# %% warn\nimport warnings\nwarnings.warn('careful')\n")
+    (failure,) = run(tree).failed
+    assert failure.endswith("noisy.py:2: cell 'warn' emitted UserWarning: careful")
+
+
 def test_declared_exception_that_does_not_happen_fails(tree):
     write(tree[0], "quiet", """
         # %% calm raises="RuntimeError"
@@ -135,8 +182,17 @@ def test_declared_exception_that_does_not_happen_fails(tree):
     report = run(tree)
     assert report.failed == [
         f"{tree[0] / 'quiet.py'}:2: cell 'calm' declares raises=\"RuntimeError\", "
-        "but it printed no RuntimeError"
+        "but raised none"
     ]
+
+
+def test_printing_an_error_without_raising_it_fails(tree):
+    write(tree[0], "fake", """
+        # %% pretend raises="RuntimeError"
+        print("RuntimeError: not really")
+    """)
+    (failure,) = run(tree).failed
+    assert "but raised none" in failure
 
 
 def test_other_exception_than_declared_fails(tree):
@@ -151,16 +207,34 @@ def test_other_exception_than_declared_fails(tree):
     assert "wrong.py:3: ValueError: invalid literal for int()" in failure
 
 
-def test_declared_exception_that_happens_passes(tree):
-    write(tree[0], "loud", """
-        # %% demo raises="ZeroDivisionError"
+def test_other_exception_caught_by_a_broad_handler_fails(tree):
+    write(tree[0], "broad", """
+        # %% demo raises="RuntimeError"
         try:
-            1 / 0
-        except ZeroDivisionError as error:
+            int("x")
+        except Exception as error:
             print(f"{type(error).__name__}: {error}")
     """)
+    (failure,) = run(tree).failed
+    assert failure.endswith("declares raises=\"RuntimeError\", but raised ValueError")
+
+
+def test_declared_exception_that_happens_passes(tree):
+    write(tree[0], "loud", """
+        # %% demo raises="ValueError"
+        def fail():
+            raise ValueError("first line\\nsecond line")
+
+        try:
+            fail()
+        except ValueError as error:
+            print(f"{type(error).__name__}: {error}")
+
+        # %% after
+        print("ok")
+    """)
     assert run(tree).failed == []
-    assert "ZeroDivisionError: division by zero" in fragment(tree, "loud", "demo")
+    assert "ValueError: first line\nsecond line" in fragment(tree, "loud", "demo")
 
 
 def test_executed_notebook_carries_outputs_and_the_key(tree):
@@ -185,3 +259,6 @@ def test_pipeline_and_tests_read_the_same_cells(name):
     assert {c.name: c.source for c in cells} == {
         k: v.strip("\n") for k, v in snippet_cells(name).items()
     }
+    for cell in cells:  # and the tests compile each cell at its line in the file
+        code = snippet_cells(name)[cell.name]
+        assert len(code) - len(code.lstrip("\n")) == cell.line - 1

@@ -13,8 +13,10 @@ A snippet is a plain Python file in ``snippets/`` split into named percent cells
         print(f"{type(error).__name__}: {error}")
 
 A cell that demonstrates an error catches it itself, so that the file still runs as a
-script, and declares it with ``raises=``: the build then checks that the cell printed
-that exception, as its last line, in the form ``Name: message``.
+script, and declares it with ``raises=``: the build then checks that this exception was
+really raised in the cell (and no other one), and that the cell printed it as
+``Name: message``. Any other exception, and any warning, fails the build, naming the
+snippet's file and line.
 
 For each snippet this module writes, under ``.cache/snippets/``:
 
@@ -23,15 +25,16 @@ For each snippet this module writes, under ``.cache/snippets/``:
 * ``notebooks/<snippet>.ipynb``: the executed notebook, which mkdocs-jupyter renders as a
   page and offers for download, next to the ``.py``.
 
-All snippets that need running run in this one process (torch is imported once), each
-in a fresh namespace. A snippet is skipped when its cache key is unchanged: the key
-covers its source, the project modules it imports, this file, the torch version and the
-device (``DOCS_DEVICE``, default ``cpu``).
+Torch is imported once per build, in this process; each snippet that needs running then
+runs in a fork of it, in a fresh namespace, so nothing a snippet changes (torch settings,
+seeds, imported modules, the working directory) reaches the next one or MkDocs. A
+snippet is skipped when its cache key is unchanged: the key covers its source, every
+other file in ``snippets/`` (the helpers and data it may use), this file, the torch
+version and the device (``DOCS_DEVICE``, default ``cpu``).
 """
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import hashlib
 import importlib.metadata
@@ -42,6 +45,7 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 import time
 import traceback
 import warnings
@@ -58,6 +62,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SNIPPETS_DIR = ROOT / "snippets"
 CACHE_DIR = ROOT / ".cache" / "snippets"
 CELL_NAME = re.compile(r"[a-z][a-z0-9_]*")
+# jupytext's round-trip notes; not ours to check.
+JUPYTEXT_METADATA = {"lines_to_next_cell"}
+PERCENT = {"extension": ".py", "format_name": "percent", "comment_magics": False}
 
 log = logging.getLogger("mkdocs.hooks.execute_snippets")
 
@@ -97,10 +104,13 @@ def snippet_paths(snippets_dir: Path) -> list[Path]:
 
 
 def read_cells(path: Path) -> tuple[nbformat.NotebookNode, list[Cell]]:
-    notebook = jupytext.read(path, fmt="py:percent")
+    where = display_path(path)
+    try:
+        notebook = jupytext.read(path, fmt=PERCENT)
+    except Exception as error:
+        raise SnippetError(f"{where}:1: jupytext cannot read it: {error}") from error
     lines = path.read_text(encoding="utf-8").splitlines()
     header_lines = [i + 1 for i, line in enumerate(lines) if line.startswith("# %%")]
-    where = display_path(path)
     if len(header_lines) != len(notebook.cells) or header_lines[:1] != [1]:
         raise SnippetError(f"{where}:1: a snippet must start with '# %% <cell name>'")
     cells = []
@@ -109,7 +119,7 @@ def read_cells(path: Path) -> tuple[nbformat.NotebookNode, list[Cell]]:
         name = meta.get("title", "")
         if cell.cell_type != "code" or not CELL_NAME.fullmatch(name):
             raise SnippetError(f"{where}:{header}: each cell needs a header '# %% <name>'")
-        if set(meta) - {"title", "raises"}:
+        if set(meta) - {"title", "raises"} - JUPYTEXT_METADATA:
             raise SnippetError(f"{where}:{header}: unknown cell metadata {dict(meta)}")
         if name in {c.name for c in cells}:
             raise SnippetError(f"{where}:{header}: cell name '{name}' is used twice")
@@ -128,26 +138,14 @@ def display_path(path: Path) -> str:
 # --- Cache key -----------------------------------------------------------------------
 
 
-def project_imports(path: Path, seen: set[Path] | None = None) -> list[Path]:
-    """Files in the snippet's folder that it imports, directly or through each other."""
-    seen = set() if seen is None else seen
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module.split(".")[0])
-    for name in sorted(names):
-        module = path.parent / f"{name}.py"
-        package = path.parent / name
-        found = [module] if module.is_file() else sorted(package.rglob("*.py"))
-        for file in found:
-            if file not in seen:
-                seen.add(file)
-                if file.suffix == ".py":
-                    project_imports(file, seen)
-    return sorted(seen)
+def helper_files(snippets_dir: Path) -> list[Path]:
+    """Everything in snippets/ but the lessons: helper modules, packages and data files."""
+    lessons = set(snippet_paths(snippets_dir))
+    return sorted(
+        p
+        for p in snippets_dir.rglob("*")
+        if p.is_file() and p not in lessons and "__pycache__" not in p.parts
+    )
 
 
 def cache_key(path: Path, device: str) -> str:
@@ -159,8 +157,8 @@ def cache_key(path: Path, device: str) -> str:
         f"python={sys.version_info[:2]}".encode(),
     ):
         digest.update(part)
-    for file in [path, *project_imports(path)]:
-        digest.update(file.name.encode())
+    for file in [path, *helper_files(path.parent)]:
+        digest.update(str(file.relative_to(path.parent)).encode())
         digest.update(file.read_bytes())
     return digest.hexdigest()
 
@@ -177,57 +175,133 @@ def is_cached(path: Path, key: str, cache_dir: Path) -> bool:
 
 
 def execute(path: Path, cells: list[Cell], device: str) -> list[str]:
-    """Run the cells in a fresh namespace in this process; return each cell's output."""
+    """Run the snippet in a fork of this process and return each cell's output.
+
+    The fork has torch imported already and throws away whatever the snippet changes.
+    Where there is no fork (Windows), the snippet runs in this process instead.
+    """
+    if not hasattr(os, "fork"):
+        return run_cells(path, cells, device)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: run, report through the pipe, and leave without cleanup
+        os.close(read_end)
+        try:
+            result = {"outputs": run_cells(path, cells, device)}
+        except SnippetError as error:
+            result = {"error": str(error)}
+        except BaseException as error:
+            result = {"error": f"{display_path(path)}:1: {type(error).__name__}: {error}"}
+        with os.fdopen(write_end, "w", encoding="utf-8") as pipe:
+            json.dump(result, pipe)
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, encoding="utf-8") as pipe:
+        report = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    if not report:
+        raise SnippetError(f"{display_path(path)}:1: the process running it died ({status=})")
+    result = json.loads(report)
+    if "error" in result:
+        raise SnippetError(result["error"])
+    return result["outputs"]
+
+
+def run_cells(path: Path, cells: list[Cell], device: str) -> list[str]:
+    """Run the cells, as `python snippets/x.py` would, in a fresh namespace."""
     import torch
 
     where = display_path(path)
     namespace = {"__name__": "__main__", "__file__": str(path)}
-    forget_modules_from(path.parent)  # a helper edited since the last run is re-imported
-    torch.manual_seed(0)
-    torch.set_default_dtype(torch.float32)
-    torch.set_grad_enabled(True)
     on_device = torch.device(device) if device != "cpu" else contextlib.nullcontext()
+    shown_warnings = []
     outputs = []
-    sys.path.insert(0, str(path.parent))  # as `python snippets/x.py` would
+    saved = sys.path[:], sys.dont_write_bytecode, sys.pycache_prefix
+    sys.path.insert(0, str(path.parent))  # as for a script: helpers import as `import _name`
+    sys.dont_write_bytecode = True  # and read no .pyc, so that an edited helper is compiled
+    sys.pycache_prefix = os.path.join(tempfile.gettempdir(), "snippets-read-no-pycache")
     try:
-        with on_device, warnings.catch_warnings():
-            warnings.simplefilter("default")  # show each warning once, as a script does
+        with warnings.catch_warnings(), on_device:
+            use_script_warning_filters()
+            warnings.showwarning = lambda message, category, *_, **__: shown_warnings.append(
+                f"{category.__name__}: {message}"
+            )
             for cell in cells:
-                code = compile("\n" * (cell.line - 1) + cell.source, str(path), "exec")
-                buffer = io.StringIO()
-                try:
-                    with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
-                        exec(code, namespace)
-                except Exception as error:
-                    line = next(
-                        (f.lineno for f in reversed(traceback.extract_tb(error.__traceback__))
-                         if f.filename == str(path)),
-                        cell.line,
-                    )
-                    raise SnippetError(
-                        f"{where}:{line}: {type(error).__name__}: {error} (cell '{cell.name}')"
-                    ) from error
-                text = buffer.getvalue()
-                if cell.raises:
-                    last = text.rstrip("\n").rpartition("\n")[2]
-                    if not last.startswith(f"{cell.raises}: "):
-                        raise SnippetError(
-                            f"{where}:{cell.line}: cell '{cell.name}' declares "
-                            f"raises=\"{cell.raises}\", but it printed no {cell.raises}"
-                        )
-                outputs.append(text)
+                outputs.append(run_cell(path, where, cell, namespace, shown_warnings))
     finally:
-        sys.path.remove(str(path.parent))
-        forget_modules_from(path.parent)
+        sys.path[:], sys.dont_write_bytecode, sys.pycache_prefix = saved
     return outputs
 
 
-def forget_modules_from(folder: Path) -> None:
-    folder = folder.resolve()
-    for name, module in list(sys.modules.items()):
-        file = getattr(module, "__file__", None)
-        if file and Path(file).resolve().is_relative_to(folder):
-            del sys.modules[name]
+def run_cell(path: Path, where: str, cell: Cell, namespace: dict, shown_warnings: list) -> str:
+    buffer = io.StringIO()
+    raised = []
+    tracing = record_exceptions(path, raised) if cell.raises else contextlib.nullcontext()
+    try:
+        code = compile("\n" * (cell.line - 1) + cell.source, str(path), "exec")
+        with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer), tracing:
+            exec(code, namespace)
+    except SyntaxError as error:
+        raise SnippetError(f"{where}:{error.lineno}: SyntaxError: {error.msg}") from error
+    except BaseException as error:  # SystemExit too: it must not end the build quietly
+        line = next(
+            (f.lineno for f in reversed(traceback.extract_tb(error.__traceback__))
+             if f.filename == str(path)),
+            cell.line,
+        )
+        raise SnippetError(
+            f"{where}:{line}: {type(error).__name__}: {error} (cell '{cell.name}')"
+        ) from error
+    text = buffer.getvalue()
+    if shown_warnings:
+        raise SnippetError(f"{where}:{cell.line}: cell '{cell.name}' emitted {shown_warnings[0]}")
+    if cell.raises:
+        check_declared_exception(where, cell, raised, text)
+    return text
+
+
+def use_script_warning_filters() -> None:
+    """The filters of a plain `python` run, whatever MkDocs has set in this process."""
+    warnings.resetwarnings()
+    for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+        warnings.simplefilter("ignore", category)
+    warnings.filterwarnings("default", category=DeprecationWarning, module="__main__")
+
+
+@contextlib.contextmanager
+def record_exceptions(path: Path, raised: list[BaseException]):
+    """Collect the exceptions that pass through the snippet's own code, caught or not."""
+
+    def in_snippet(frame, event, arg):
+        if event == "exception":
+            raised.append(arg[1])
+        return in_snippet
+
+    def tracer(frame, event, arg):
+        return in_snippet if frame.f_code.co_filename == str(path) else None
+
+    previous = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        yield
+    finally:
+        sys.settrace(previous)
+
+
+def check_declared_exception(where: str, cell: Cell, raised: list, text: str) -> None:
+    names = {type(e).__name__ for e in raised}
+    if names != {cell.raises}:
+        found = ", ".join(sorted(names)) or "none"
+        raise SnippetError(
+            f"{where}:{cell.line}: cell '{cell.name}' declares raises=\"{cell.raises}\", "
+            f"but raised {found}"
+        )
+    first_line = str(raised[0]).partition("\n")[0]
+    if f"{cell.raises}: {first_line}" not in text:
+        raise SnippetError(
+            f"{where}:{cell.line}: cell '{cell.name}' raised {cell.raises} "
+            f"but did not print it as '{cell.raises}: <message>'"
+        )
 
 
 # --- Writing what the pages use -------------------------------------------------------
@@ -270,8 +344,7 @@ def write_outputs(
         },
     }
     for nb_cell in notebook.cells:
-        nb_cell.metadata.pop("title", None)  # cell names are for the build, not the reader
-        nb_cell.metadata.pop("raises", None)
+        nb_cell.metadata.clear()  # cell names and declarations are for the build, not the reader
     target = cache_dir / "notebooks" / f"{path.stem}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, target)  # written last: it marks the entry complete

@@ -10,6 +10,7 @@ import html
 import re
 
 from latex2mathml.converter import convert
+from mkdocs.exceptions import PluginError
 
 MATH = re.compile(
     r'<(?P<tag>span|div) class="arithmatex">\\(?P<open>[(\[])(?P<tex>.*?)\\[)\]]</(?P=tag)>',
@@ -26,8 +27,17 @@ def to_mathml(match: re.Match) -> str:
     tex = html.unescape(match["tex"]).strip()
     for environment, stretchy in STRETCHY_BRACKETS.items():
         tex = tex.replace(environment, stretchy)
-    return convert(tex, display=display)
+    try:
+        mathml = convert(tex, display=display)
+    except Exception as error:
+        raise ValueError(f"cannot render {tex!r}: {type(error).__name__} {error}") from error
+    if "\\" in mathml:  # latex2mathml keeps a command it does not know as text
+        raise ValueError(f"unknown command in {tex!r}")
+    return mathml
 
 
 def on_page_content(content, page, config, files):
-    return MATH.sub(to_mathml, content)
+    try:
+        return MATH.sub(to_mathml, content)
+    except ValueError as error:
+        raise PluginError(f"{page.file.src_uri}: {error}") from error
