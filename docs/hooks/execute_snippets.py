@@ -45,7 +45,6 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import time
 import traceback
 import warnings
@@ -216,10 +215,9 @@ def run_cells(path: Path, cells: list[Cell], device: str) -> list[str]:
     on_device = torch.device(device) if device != "cpu" else contextlib.nullcontext()
     shown_warnings = []
     outputs = []
-    saved = sys.path[:], sys.dont_write_bytecode, sys.pycache_prefix
+    saved = sys.path[:], sys.dont_write_bytecode
     sys.path.insert(0, str(path.parent))  # as for a script: helpers import as `import _name`
-    sys.dont_write_bytecode = True  # and read no .pyc, so that an edited helper is compiled
-    sys.pycache_prefix = os.path.join(tempfile.gettempdir(), "snippets-read-no-pycache")
+    sys.dont_write_bytecode = True  # see forget_compiled_helpers
     try:
         with warnings.catch_warnings(), on_device:
             use_script_warning_filters()
@@ -229,7 +227,7 @@ def run_cells(path: Path, cells: list[Cell], device: str) -> list[str]:
             for cell in cells:
                 outputs.append(run_cell(path, where, cell, namespace, shown_warnings))
     finally:
-        sys.path[:], sys.dont_write_bytecode, sys.pycache_prefix = saved
+        sys.path[:], sys.dont_write_bytecode = saved
     return outputs
 
 
@@ -359,11 +357,29 @@ def remove_stale(snippets: list[Path], cache_dir: Path) -> None:
             shutil.rmtree(cache_dir / notebook.stem, ignore_errors=True)
 
 
+def forget_compiled_helpers(snippets_dir: Path) -> None:
+    """Delete snippets/**/__pycache__. Python trusts a .pyc whose source has the same size
+    and modification second, so a helper edited quickly could run as its old code."""
+    for folder in list(snippets_dir.rglob("__pycache__")):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def import_torch() -> None:
+    """Import torch once, before the first fork, so that no snippet pays for it."""
+    began = time.perf_counter()
+    import torch
+
+    with contextlib.suppress(ImportError):  # torch.func and the optimizers import it lazily
+        import torch._dynamo  # noqa: F401
+    log.info(f"imported torch {torch.__version__} in {time.perf_counter() - began:.1f} s")
+
+
 def run_all(snippets_dir: Path, cache_dir: Path, device: str) -> Report:
     """Bring every snippet's outputs up to date, printing each one's status as it goes."""
     start = time.perf_counter()
     snippets = snippet_paths(snippets_dir)
     remove_stale(snippets, cache_dir)
+    forget_compiled_helpers(snippets_dir)
     report = Report([], [], [], 0.0)
     for path in snippets:
         where = display_path(path)
@@ -375,10 +391,7 @@ def run_all(snippets_dir: Path, cache_dir: Path, device: str) -> Report:
                 report.cached.append(where)
                 continue
             if "torch" not in sys.modules:
-                began = time.perf_counter()
-                import torch
-
-                log.info(f"imported torch {torch.__version__} in {time.perf_counter() - began:.1f} s")
+                import_torch()
             began = time.perf_counter()
             outputs = execute(path, cells, device)
             write_outputs(path, notebook, cells, outputs, key, device, cache_dir)
