@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import pytest
 
 pytest.importorskip("mkdocs", reason="the hook needs the docs dependencies")
+pytest.importorskip("latex2mathml", reason="the hook needs the docs dependencies")
 sys.path.insert(0, str(__import__("conftest").ROOT / "docs" / "hooks"))
 import render_math  # noqa: E402
 

@@ -182,7 +182,11 @@ def execute(path: Path, cells: list[Cell], device: str) -> list[str]:
     if not hasattr(os, "fork"):
         return run_cells(path, cells, device)
     read_end, write_end = os.pipe()
-    pid = os.fork()
+    with warnings.catch_warnings():
+        # Python 3.12+ warns that torch's helper thread makes fork() unsafe in general;
+        # torch's own DataLoader forks after `import torch` in the same way.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
     if pid == 0:  # the child: run, report through the pipe, and leave without cleanup
         os.close(read_end)
         try:
