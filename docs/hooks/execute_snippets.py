@@ -373,8 +373,9 @@ def import_torch() -> None:
     began = time.perf_counter()
     import torch
 
-    with contextlib.suppress(ImportError):  # torch.func and the optimizers import it lazily
+    with contextlib.suppress(ImportError):  # imported lazily by torch.func, the optimizers
         import torch._dynamo  # noqa: F401
+        import torch._decomp.decompositions_for_jvp  # noqa: F401  (and by forward mode)
     log.info(f"imported torch {torch.__version__} in {time.perf_counter() - began:.1f} s")
 
 
