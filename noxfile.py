@@ -23,9 +23,9 @@ def docs(session: nox.Session) -> None:
 
 @nox.session(requires=["docs"])
 def tests(session: nox.Session) -> None:
-    """Check the snippets' numbers on CPU, the build pipeline, and the built site (in Chromium, if installed)."""
+    """Check the snippets' numbers (100% line coverage), the build pipeline, and the built site (in Chromium, if installed)."""
     session.install(*TEST_DEPS)
-    session.run("pytest", *session.posargs)
+    session.run("pytest", "--cov", "--cov-report=term-missing", "--cov-fail-under=100", *session.posargs)
 
 
 @nox.session

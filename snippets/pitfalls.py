@@ -100,21 +100,15 @@ print("row_0 =", row_0, "| row_1 =", row_1)
 
 # %% backward_in_vmap raises="RuntimeError"
 w = torch.tensor([1.0, 2.0], requires_grad=True)
-
-
-def loss_grad(x_row):  # wants d(w . x_row)/dw for each row
-    (w * x_row).sum().backward()
-    return w.grad
-
-
+rows = torch.tensor([[2.0, 3.0], [1.0, 1.0]])
 try:
-    vmap(loss_grad)(torch.tensor([[2.0, 3.0], [1.0, 1.0]]))
+    vmap(lambda x_row: (w * x_row).sum().backward())(rows)  # d(w . x_row)/dw for each row?
 except RuntimeError as error:
     print(f"{type(error).__name__}: {error}")
 
 # %% backward_in_vmap_fix
 per_row = vmap(torch.func.grad(lambda w, x_row: (w * x_row).sum()), in_dims=(None, 0))
-print(per_row(w.detach(), torch.tensor([[2.0, 3.0], [1.0, 1.0]])))
+print(per_row(w.detach(), rows))
 
 # %% article_leaf raises="IndexError"
 broken = torch.tensor([[2.3]], requires_grad=True)  # shape (1, 1)

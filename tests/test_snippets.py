@@ -7,7 +7,7 @@ import sys
 import pytest
 import torch
 
-from conftest import CUDA, ROOT, SNIPPETS, run_cells, without_device
+from conftest import CUDA, ROOT, SNIPPETS, run_cells, snippet_cells, without_device
 
 
 @pytest.mark.parametrize("name", SNIPPETS)
@@ -18,6 +18,12 @@ def test_snippet_runs_as_a_script(name):
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""  # no warning either, e.g. torch's "Failed to initialize NumPy"
     assert not re.search(r"0x[0-9a-f]{6,}", result.stdout), "prints a memory address"
+
+
+@pytest.mark.parametrize("name", SNIPPETS)
+def test_snippet_runs_cell_by_cell_as_the_build_does(name):
+    _, outputs = run_cells(name)
+    assert list(outputs) == list(snippet_cells(name))
 
 
 def tensors(namespace):

@@ -1,0 +1,89 @@
+"""Every Jacobian method the site teaches, against torch.func.jacrev, on random shapes and dtypes.
+
+The methods come from the snippets themselves (their reusable functions and the row loop
+of lesson 4), so a change to a lesson's code is tested here.
+"""
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import run_cells
+
+TOLERANCE = {torch.float32: dict(rtol=1e-4, atol=1e-5), torch.float64: dict(rtol=1e-10, atol=1e-12)}
+
+
+@pytest.fixture(scope="module")
+def lessons(device):
+    """Each lesson's namespace, run once on the device."""
+    names = ["jacobian_assembly", "batched_rows", "forward_mode"]
+    return {name: run_cells(name, device)[0] for name in names}
+
+
+def row_loop(lessons):
+    """Lesson 4's `rows` cell, rerun on another f and x."""
+
+    def jacobian(f, x):
+        ns = dict(lessons["jacobian_assembly"])
+        ns["x"] = x.detach().requires_grad_(True)
+        ns["y"] = f(ns["x"])
+        ns["m"], ns["n"] = ns["y"].numel(), x.numel()
+        run_cells("jacobian_assembly", x.device.type, namespace=ns, only={"rows"})
+        return ns["J"]
+
+    return jacobian
+
+
+def methods(lessons):
+    from torch.autograd.functional import jacobian
+
+    def flat(J, y_numel, x_numel):
+        return J.reshape(y_numel, x_numel)
+
+    return {
+        "row loop": row_loop(lessons),
+        "is_grads_batched": lessons["batched_rows"]["jacobian_batched_rows"],
+        "forward-mode columns": lessons["forward_mode"]["jacobian_forward_columns"],
+        "functional.jacobian": lambda f, x: flat(jacobian(f, x), f(x).numel(), x.numel()),
+        "functional.jacobian vectorize": lambda f, x: flat(
+            jacobian(f, x, vectorize=True), f(x).numel(), x.numel()
+        ),
+        "functional.jacobian forward-mode": lambda f, x: flat(
+            jacobian(f, x, vectorize=True, strategy="forward-mode"), f(x).numel(), x.numel()
+        ),
+        "func.jacfwd": lambda f, x: flat(torch.func.jacfwd(f)(x), f(x).numel(), x.numel()),
+    }
+
+
+problems = st.fixed_dictionaries(
+    {
+        "n": st.integers(1, 6),
+        "m": st.integers(1, 6),
+        "dtype": st.sampled_from([torch.float32, torch.float64]),
+        "seed": st.integers(0, 2**16),
+    }
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(problem=problems)
+def test_every_method_equals_jacrev(lessons, device, problem):
+    n, m, dtype = problem["n"], problem["m"], problem["dtype"]
+    generator = torch.Generator().manual_seed(problem["seed"])
+    W = torch.randn(m, n, generator=generator, dtype=dtype).to(device)
+    x = torch.randn(1, n, generator=generator, dtype=dtype).to(device)
+
+    def f(x):  # R^(1xn) -> R^(1xm), nonlinear
+        return torch.tanh(x @ W.T) ** 2 + (x**2).sum()
+
+    expected = torch.func.jacrev(f)(x).reshape(m, n)
+    for name, method in methods(lessons).items():
+        got = method(f, x)
+        if name == "row loop":  # lesson 4 stores rows in torch.zeros(m, n): the default dtype
+            got, tolerance = got.to(dtype), TOLERANCE[torch.float32]
+        else:
+            assert got.dtype == dtype, name
+            tolerance = TOLERANCE[dtype]
+        assert got.shape == (m, n), name
+        assert torch.allclose(got, expected, **tolerance), name
