@@ -12,7 +12,7 @@ y = f(x)
 m, n = y.numel(), x.numel()
 
 # %% one_hot_batch
-V = torch.eye(m).reshape(m, *y.shape)  # m one-hot v's, each shaped like y: (m, 1, 2)
+V = torch.eye(m).reshape(m, *y.shape)  # m one-hot v's shaped like y: (m, 1, 2)
 print("V.shape:", tuple(V.shape))
 print("V =", V)
 
@@ -24,7 +24,9 @@ print("J =", J)
 print("x.grad:", x.grad)
 
 # %% loop
-J_loop = torch.stack([torch.autograd.grad(y, x, v, retain_graph=True)[0].reshape(n) for v in V])
+J_loop = torch.stack(
+    [torch.autograd.grad(y, x, v, retain_graph=True)[0].reshape(n) for v in V]
+)
 print("torch.equal(J, J_loop):", torch.equal(J, J_loop))
 
 # %% any_weights

@@ -36,11 +36,12 @@ print("torch.equal(J, jacfwd):", torch.equal(J, torch.func.jacfwd(f)(x)))
 
 # %% function
 def jacobian_forward_columns(f, x):
-    """J of f at x, shape (y.numel(), x.numel()), from one forward pass per input."""
+    """J of f at x, shape (y.numel(), x.numel()): one forward pass per input."""
     columns = []
     for u in torch.eye(x.numel(), dtype=x.dtype, device=x.device):
         with fwAD.dual_level():
-            tangent = fwAD.unpack_dual(f(fwAD.make_dual(x, u.reshape(x.shape)))).tangent
+            dual_y = f(fwAD.make_dual(x, u.reshape(x.shape)))
+            tangent = fwAD.unpack_dual(dual_y).tangent
         columns.append(tangent.reshape(-1))
     return torch.stack(columns, dim=1)
 

@@ -20,7 +20,8 @@ J_vectorized = jacobian(f, x, vectorize=True)  # one batched backward pass (vmap
 print("torch.equal(J, J_vectorized):", torch.equal(J, J_vectorized))
 
 # %% forward_mode
-J_forward = jacobian(f, x, vectorize=True, strategy="forward-mode")  # one batched JVP pass
+# one batched JVP pass:
+J_forward = jacobian(f, x, vectorize=True, strategy="forward-mode")
 print("torch.equal(J, J_forward):", torch.equal(J, J_forward))
 
 # %% forward_mode_needs_vectorize raises="NotImplementedError"

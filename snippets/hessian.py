@@ -21,18 +21,19 @@ print("torch.allclose(H, H_fr):", torch.allclose(H, H_fr))
 
 # %% hvp
 v = torch.tensor([1.0, -1.0])
-_, Hv = jvp(grad(loss), (x,), (v,))  # H v as one JVP of the gradient: H is never formed
+_, Hv = jvp(grad(loss), (x,), (v,))  # H v = one JVP of the gradient; no H
 print("Hv =", Hv, "| H @ v =", H @ v)
 
 # %% hvp_with_backward
 x_ = x.clone().requires_grad_(True)
-(g,) = torch.autograd.grad(loss(x_), x_, create_graph=True)  # keep the graph of the gradient
+(g,) = torch.autograd.grad(loss(x_), x_, create_graph=True)  # g has a graph
 (Hv_backward,) = torch.autograd.grad(g, x_, v)  # d(g . v)/dx = H v
 print("Hv_backward =", Hv_backward)
 
 # %% memory
 n = 20_000
 x_big, v_big = torch.linspace(-1, 1, n), torch.ones(n)
-_, Hv_big = jvp(grad(lambda x: (x**4).sum()), (x_big,), (v_big,))  # H = diag(12 x²)
-print(f"H would take {n * n * 4 / 2**30:.1f} GiB; H v takes {n * 4 / 2**10:.0f} KiB")
-print("torch.allclose(Hv_big, 12 * x_big**2 * v_big):", torch.allclose(Hv_big, 12 * x_big**2 * v_big))
+_, Hv_big = jvp(grad(lambda x: (x**4).sum()), (x_big,), (v_big,))  # H = diag(12x²)
+print(f"H: {n * n * 4 / 2**30:.1f} GiB; H v: {n * 4 / 2**10:.0f} KiB")
+Hv_by_hand = 12 * x_big**2 * v_big
+print("torch.allclose(Hv_big, Hv_by_hand):", torch.allclose(Hv_big, Hv_by_hand))

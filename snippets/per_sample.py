@@ -25,11 +25,13 @@ def f_batch(xs):  # the batched model: row b depends on sample b only
 
 J_whole = jacrev(f_batch)(xs)  # every output against every input, zeros included
 print("J_whole.shape:", tuple(J_whole.shape))
-blocks = J_whole.diagonal(dim1=0, dim2=2).permute(2, 0, 1)  # the (b, :, b, :) blocks
+blocks = J_whole.diagonal(dim1=0, dim2=2).permute(2, 0, 1)  # J_whole[b, :, b, :]
 print("torch.allclose(blocks, J):", torch.allclose(blocks, J))
-print("nonzero entries off the blocks:", int((J_whole != 0).sum() - (blocks != 0).sum()))
+off_blocks = int((J_whole != 0).sum() - (blocks != 0).sum())
+print("nonzero entries off the blocks:", off_blocks)
 
 # %% sum_trick
 J_sum = jacrev(lambda xs: f_batch(xs).sum(dim=0))(xs)  # shape (3, 5, 4)
 print("J_sum.shape:", tuple(J_sum.shape))
-print("torch.allclose(J_sum.permute(1, 0, 2), J):", torch.allclose(J_sum.permute(1, 0, 2), J))
+J_per_sample = J_sum.permute(1, 0, 2)  # (5, 3, 4)
+print("torch.allclose(J_per_sample, J):", torch.allclose(J_per_sample, J))

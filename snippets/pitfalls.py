@@ -20,7 +20,7 @@ except RuntimeError as error:
     print(f"{type(error).__name__}: {error}")
 
 # %% non_scalar_fix
-y.backward(torch.ones_like(y), retain_graph=True)  # v = [1, 1]: the sum of the rows of J
+y.backward(torch.ones_like(y), retain_graph=True)  # v = [1, 1]
 print("x.grad =", x.grad)
 
 # %% shape_mismatch raises="RuntimeError"
@@ -102,12 +102,13 @@ print("row_0 =", row_0, "| row_1 =", row_1)
 w = torch.tensor([1.0, 2.0], requires_grad=True)
 rows = torch.tensor([[2.0, 3.0], [1.0, 1.0]])
 try:
-    vmap(lambda x_row: (w * x_row).sum().backward())(rows)  # d(w . x_row)/dw for each row?
+    vmap(lambda x_row: (w * x_row).sum().backward())(rows)  # d(w . x_row)/dw?
 except RuntimeError as error:
     print(f"{type(error).__name__}: {error}")
 
 # %% backward_in_vmap_fix
-per_row = vmap(torch.func.grad(lambda w, x_row: (w * x_row).sum()), in_dims=(None, 0))
+grad_w = torch.func.grad(lambda w, x_row: (w * x_row).sum())  # d/dw
+per_row = vmap(grad_w, in_dims=(None, 0))  # w shared, x_row batched
 print(per_row(w.detach(), rows))
 
 # %% article_leaf raises="IndexError"

@@ -22,7 +22,7 @@ print("y =", y, "| J e_0 =", column_0)
 
 # %% rows_and_columns
 (J_rows,) = vmap(vjp_fn)(I)  # one VJP per output, batched: row i = e_i^T J
-J_columns = vmap(lambda u: jvp(f, (x,), (u,))[1])(I)  # one JVP per input: column j = J e_j
+J_columns = vmap(lambda u: jvp(f, (x,), (u,))[1])(I)  # one JVP per input: J e_j
 print("J_rows =", J_rows)
 print("J_columns.T =", J_columns.T)
 
@@ -36,5 +36,6 @@ for n, m in [(64, 64), (4, 256), (256, 4)]:  # square, tall (m > n), wide (n > m
     W, x_n = torch.randn(m, n), torch.randn(n)
     J_rev = jacrev(lambda x: torch.tanh(W @ x))(x_n)  # m VJPs
     J_fwd = jacfwd(lambda x: torch.tanh(W @ x))(x_n)  # n JVPs
+    same = torch.allclose(J_rev, J_fwd, atol=1e-6)
     print(f"n = {n:3d}, m = {m:3d}: J.shape = {tuple(J_rev.shape)},",
-          f"VJPs = {m:3d}, JVPs = {n:3d}, allclose: {torch.allclose(J_rev, J_fwd, atol=1e-6)}")
+          f"VJPs = {m:3d}, JVPs = {n:3d}, allclose: {same}")

@@ -25,4 +25,4 @@ def test_large_hvp_matches_the_analytic_diagonal(device):
     ns, out = run_cells("hessian", device)
     x, v = ns["x_big"].cpu(), ns["v_big"].cpu()
     assert torch.allclose(ns["Hv_big"].cpu(), 12 * x**2 * v)
-    assert "H would take 1.5 GiB; H v takes 78 KiB" in out["memory"]
+    assert "H: 1.5 GiB; H v: 78 KiB" in out["memory"]

@@ -7,7 +7,7 @@ import sys
 import pytest
 import torch
 
-from conftest import CUDA, ROOT, SNIPPETS, run_cells, snippet_cells, without_device
+from conftest import CUDA, ROOT, SNIPPETS, SNIPPETS_DIR, run_cells, snippet_cells, without_device
 
 
 @pytest.mark.parametrize("name", SNIPPETS)
@@ -35,11 +35,15 @@ def tensors(namespace):
 def test_cuda_numbers_equal_cpu(name, device):
     on_cpu, cpu_out = run_cells(name, "cpu")
     on_gpu, gpu_out = run_cells(name, device)
+    # A seeded snippet draws other random numbers on CUDA: there, compare shapes only.
+    seeded = "manual_seed" in (SNIPPETS_DIR / f"{name}.py").read_text()
     assert tensors(on_cpu).keys() == tensors(on_gpu).keys()
     for key, expected in tensors(on_cpu).items():
         got = on_gpu[key]
-        assert got.device.type == "cuda", key
-        assert torch.allclose(got.cpu(), expected), key
-        if expected.is_leaf and expected.grad is not None:
-            assert torch.allclose(got.grad.cpu(), expected.grad), key
-    assert {cell: without_device(text) for cell, text in gpu_out.items()} == cpu_out
+        assert got.device.type == "cuda" and got.shape == expected.shape, key
+        if not seeded:
+            assert torch.allclose(got.cpu(), expected), key
+            if expected.is_leaf and expected.grad is not None:
+                assert torch.allclose(got.grad.cpu(), expected.grad), key
+    if not seeded:
+        assert {cell: without_device(text) for cell, text in gpu_out.items()} == cpu_out
