@@ -13,7 +13,7 @@ SITE = ROOT / "site"
 CACHE = ROOT / ".cache" / "snippets"
 LANGUAGES = {"en": SITE, "zh": SITE / "zh"}
 PAGES = sorted(p.stem for p in (DOCS / "en").glob("*.md"))
-INCLUDE = re.compile(r'^--8<-- "(.+)"$', re.MULTILINE)
+INCLUDE = re.compile(r'^[ \t]*--8<-- "(.+)"$', re.MULTILINE)  # also indented, in solutions
 
 
 @pytest.fixture(scope="module", autouse=True)
