@@ -87,3 +87,70 @@ def test_every_method_equals_jacrev(lessons, device, problem):
             tolerance = TOLERANCE[dtype]
         assert got.shape == (m, n), name
         assert torch.allclose(got, expected, **tolerance), name
+
+
+scalar_problems = st.fixed_dictionaries(
+    {
+        "n": st.integers(1, 6),
+        "dtype": st.sampled_from([torch.float32, torch.float64]),
+        "seed": st.integers(0, 2**16),
+    }
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(problem=scalar_problems)
+def test_every_hessian_method_equals_jacrev_of_jacrev(device, problem):
+    """Lesson 9's ways to H and H v, on random scalar functions."""
+    from torch.func import grad, hessian, jacfwd, jacrev, jvp
+
+    n, dtype = problem["n"], problem["dtype"]
+    generator = torch.Generator().manual_seed(problem["seed"])
+    A, x, v = (torch.randn(*shape, generator=generator, dtype=dtype).to(device)
+               for shape in [(n, n), (n,), (n,)])
+
+    def loss(x):  # R^n -> R, nonlinear, with a non-symmetric quadratic part
+        return torch.tanh(x).pow(3).sum() + x @ A @ x
+
+    expected = jacrev(jacrev(loss))(x)
+    tolerance = TOLERANCE[dtype]
+    assert torch.allclose(hessian(loss)(x), expected, **tolerance)
+    assert torch.allclose(jacfwd(jacrev(loss))(x), expected, **tolerance)
+    _, Hv = jvp(grad(loss), (x,), (v,))
+    assert torch.allclose(Hv, expected @ v, **tolerance)
+    x_ = x.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(loss(x_), x_, create_graph=True)
+    (Hv_backward,) = torch.autograd.grad(g, x_, v)
+    assert torch.allclose(Hv_backward, expected @ v, **tolerance)
+
+
+batch_problems = st.fixed_dictionaries(
+    {
+        "batch": st.integers(1, 5),
+        "n": st.integers(1, 5),
+        "m": st.integers(1, 5),
+        "dtype": st.sampled_from([torch.float32, torch.float64]),
+        "seed": st.integers(0, 2**16),
+    }
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(problem=batch_problems)
+def test_per_sample_methods_equal_jacrev_sample_by_sample(device, problem):
+    """Lesson 10's vmap(jacrev(f)) and sum trick, against one jacrev call per sample."""
+    from torch.func import jacrev, vmap
+
+    batch, n, m, dtype = problem["batch"], problem["n"], problem["m"], problem["dtype"]
+    generator = torch.Generator().manual_seed(problem["seed"])
+    W = torch.randn(m, n, generator=generator, dtype=dtype).to(device)
+    xs = torch.randn(batch, n, generator=generator, dtype=dtype).to(device)
+
+    def f(x):  # one sample: R^n -> R^m
+        return torch.sin(W @ x) * x.sum()
+
+    expected = torch.stack([jacrev(f)(x) for x in xs])  # (batch, m, n)
+    tolerance = TOLERANCE[dtype]
+    assert torch.allclose(vmap(jacrev(f))(xs), expected, **tolerance)
+    summed = jacrev(lambda xs: vmap(f)(xs).sum(dim=0))(xs)  # (m, batch, n)
+    assert torch.allclose(summed.permute(1, 0, 2), expected, **tolerance)
