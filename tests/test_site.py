@@ -141,10 +141,24 @@ def test_notebook_page_shows_outputs(language):
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("page", PAGES)
 def test_lesson_pages_link_to_their_notebook(language, page):
-    if page == "index":
-        return
     name = page.replace("-", "_")
+    if name not in SNIPPETS:  # the home page and the decision guide
+        return
     assert f'href="../notebooks/{name}/"' in built(language, page)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_benchmark_page_shows_the_measured_numbers_in_its_language(language):
+    summary = json.loads((CACHE / "benchmark" / "summary.json").read_text(encoding="utf-8"))
+    page = built(language, "benchmark")
+    axis = {"en": "median time per Jacobian", "zh": "每次求雅可比矩阵的时间中位数"}[language]
+    assert page.count("<svg") >= len(summary["devices"]) and axis in page
+    for device, rows in summary["devices"].items():
+        assert f">{device}<" in page
+        for row in rows:  # the verdict shown is the one the numbers give
+            assert summary["methods"][row["ms"].index(min(row["ms"]))] == row["fastest"]
+            assert f'<td style="text-align: right;">{row["size"]}</td>' in page
+            assert f"<code>{row['fastest']}</code>" in page
 
 
 # --- Language switcher and search ------------------------------------------------------

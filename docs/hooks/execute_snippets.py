@@ -23,7 +23,9 @@ For each snippet this module writes, under ``.cache/snippets/``:
 * ``<snippet>/<cell>.md``: the cell's code and its real output, which both languages'
   pages include with ``--8<-- "<snippet>/<cell>.md"`` (pymdownx.snippets);
 * ``notebooks/<snippet>.ipynb``: the executed notebook, which mkdocs-jupyter renders as a
-  page and offers for download, next to the ``.py``.
+  page and offers for download, next to the ``.py``;
+* ``<snippet>/<name>.json``: for a cell declared ``export="<name>"``, the JSON value of its
+  variable ``<name>`` after the cell, for a page to draw (see benchmark_figures.py).
 
 Torch is imported once per build, in this process; each snippet that needs running then
 runs in a fork of it, in a fresh namespace, so nothing a snippet changes (torch settings,
@@ -78,6 +80,7 @@ class Cell:
     source: str
     line: int  # line of the cell's first code line in the snippet file
     raises: str | None
+    export: str | None
 
 
 @dataclass
@@ -118,12 +121,14 @@ def read_cells(path: Path) -> tuple[nbformat.NotebookNode, list[Cell]]:
         name = meta.get("title", "")
         if cell.cell_type != "code" or not CELL_NAME.fullmatch(name):
             raise SnippetError(f"{where}:{header}: each cell needs a header '# %% <name>'")
-        if set(meta) - {"title", "raises"} - JUPYTEXT_METADATA:
+        if set(meta) - {"title", "raises", "export"} - JUPYTEXT_METADATA:
             raise SnippetError(f"{where}:{header}: unknown cell metadata {dict(meta)}")
         if name in {c.name for c in cells}:
             raise SnippetError(f"{where}:{header}: cell name '{name}' is used twice")
         first_code_line = header + 1
-        cells.append(Cell(name, cell.source, first_code_line, meta.get("raises")))
+        cells.append(
+            Cell(name, cell.source, first_code_line, meta.get("raises"), meta.get("export"))
+        )
     return notebook, cells
 
 
@@ -173,8 +178,8 @@ def is_cached(path: Path, key: str, cache_dir: Path) -> bool:
 # --- Executing ------------------------------------------------------------------------
 
 
-def execute(path: Path, cells: list[Cell], device: str) -> list[str]:
-    """Run the snippet in a fork of this process and return each cell's output.
+def execute(path: Path, cells: list[Cell], device: str) -> tuple[list[str], dict]:
+    """Run the snippet in a fork of this process; return each cell's output and the exports.
 
     The fork has torch imported already and throws away whatever the snippet changes.
     Where there is no fork (Windows), the snippet runs in this process instead.
@@ -190,7 +195,8 @@ def execute(path: Path, cells: list[Cell], device: str) -> list[str]:
     if pid == 0:  # the child: run, report through the pipe, and leave without cleanup
         os.close(read_end)
         try:
-            result = {"outputs": run_cells(path, cells, device)}
+            outputs, exports = run_cells(path, cells, device)
+            result = {"outputs": outputs, "exports": exports}
         except SnippetError as error:
             result = {"error": str(error)}
         except BaseException as error:
@@ -207,11 +213,12 @@ def execute(path: Path, cells: list[Cell], device: str) -> list[str]:
     result = json.loads(report)
     if "error" in result:
         raise SnippetError(result["error"])
-    return result["outputs"]
+    return result["outputs"], result["exports"]
 
 
-def run_cells(path: Path, cells: list[Cell], device: str) -> list[str]:
-    """Run the cells, as `python snippets/x.py` would, in a fresh namespace."""
+def run_cells(path: Path, cells: list[Cell], device: str) -> tuple[list[str], dict]:
+    """Run the cells, as `python snippets/x.py` would, in a fresh namespace; return each
+    cell's output, and {name: value} for the cells that export a variable as JSON."""
     import torch
 
     where = display_path(path)
@@ -232,7 +239,17 @@ def run_cells(path: Path, cells: list[Cell], device: str) -> list[str]:
                 outputs.append(run_cell(path, where, cell, namespace, shown_warnings))
     finally:
         sys.path[:], sys.dont_write_bytecode = saved
-    return outputs
+    exports = {}
+    for cell in cells:
+        if cell.export:
+            try:
+                exports[cell.export] = json.loads(json.dumps(namespace[cell.export]))
+            except (KeyError, TypeError, ValueError) as error:
+                raise SnippetError(
+                    f"{where}:{cell.line}: cell '{cell.name}' cannot export "
+                    f"'{cell.export}' as JSON: {type(error).__name__}: {error}"
+                ) from error
+    return outputs, exports
 
 
 def run_cell(path: Path, where: str, cell: Cell, namespace: dict, shown_warnings: list) -> str:
@@ -319,6 +336,7 @@ def write_outputs(
     notebook: nbformat.NotebookNode,
     cells: list[Cell],
     outputs: list[str],
+    exports: dict,
     key: str,
     device: str,
     cache_dir: Path,
@@ -326,6 +344,8 @@ def write_outputs(
     fragments = cache_dir / path.stem
     shutil.rmtree(fragments, ignore_errors=True)
     fragments.mkdir(parents=True)
+    for name, value in exports.items():
+        (fragments / f"{name}.json").write_text(json.dumps(value, ensure_ascii=False, indent=1))
     for count, (cell, nb_cell, text) in enumerate(zip(cells, notebook.cells, outputs), 1):
         markdown = f"{fence(cell.source)}python\n{cell.source}\n{fence(cell.source)}\n"
         if text:
@@ -398,8 +418,8 @@ def run_all(snippets_dir: Path, cache_dir: Path, device: str) -> Report:
             if "torch" not in sys.modules:
                 import_torch()
             began = time.perf_counter()
-            outputs = execute(path, cells, device)
-            write_outputs(path, notebook, cells, outputs, key, device, cache_dir)
+            outputs, exports = execute(path, cells, device)
+            write_outputs(path, notebook, cells, outputs, exports, key, device, cache_dir)
             log.info(f"{where}: ran in {time.perf_counter() - began:.2f} s")
             report.ran.append(where)
         except SnippetError as error:

@@ -1,0 +1,83 @@
+"""Draw the benchmark page's figures and tables, in the page's language, from the numbers
+that this build measured (snippets/benchmark.py exports them; see execute_snippets.py).
+
+The page holds, in its own language, a fenced block such as::
+
+    ```benchmark
+    data: benchmark/summary.json
+    x_label: inputs n → outputs m
+    y_label: median time per Jacobian (ms, log scale)
+    size: n → m
+    fastest: fastest
+    speedup: "{:.1f}× the row loop's speed"
+    ```
+
+and this hook replaces it, for every device that was measured, with a heading naming
+the device, an inline SVG plot and a table. The snippet computes the verdicts (the
+fastest method and its speed-up); this hook only lays them out.
+"""
+
+import io
+import json
+
+import yaml
+from execute_snippets import CACHE_DIR
+from mkdocs.exceptions import PluginError
+
+FENCE = "```benchmark\n"
+
+
+def on_page_markdown(markdown, page, config, files):
+    while FENCE in markdown:
+        start = markdown.index(FENCE)
+        end = markdown.index("\n```", start + len(FENCE))
+        labels = yaml.safe_load(markdown[start + len(FENCE) : end])
+        data = CACHE_DIR / labels["data"]
+        if not data.is_file():
+            raise PluginError(f"{page.file.src_uri}: no benchmark results at {data}")
+        summary = json.loads(data.read_text(encoding="utf-8"))
+        markdown = markdown[:start] + render(summary, labels) + markdown[end + 4 :]
+    return markdown
+
+
+def render(summary: dict, labels: dict) -> str:
+    parts = []
+    for device, rows in summary["devices"].items():
+        parts += [f"### {device}", "", figure(summary["methods"], rows, labels), ""]
+        parts += table(summary["methods"], rows, labels) + [""]
+    return "\n".join(parts)
+
+
+def figure(methods: list[str], rows: list[dict], labels: dict) -> str:
+    import matplotlib
+
+    matplotlib.use("svg")
+    import matplotlib.pyplot as plt
+
+    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "benchmark"}):
+        fig, ax = plt.subplots(figsize=(7.5, 4.6))
+        sizes = [row["size"] for row in rows]
+        for i, method in enumerate(methods):
+            ax.plot(sizes, [row["ms"][i] for row in rows], marker="o", label=method)
+        ax.set_yscale("log")
+        ax.set_xlabel(labels["x_label"])
+        ax.set_ylabel(labels["y_label"])
+        ax.grid(True, which="major", alpha=0.3)
+        ax.legend(fontsize="small", ncols=3, loc="upper center", bbox_to_anchor=(0.5, -0.16))
+        fig.tight_layout()
+        svg = io.StringIO()
+        fig.savefig(svg, format="svg")
+        plt.close(fig)
+    text = svg.getvalue()
+    return '<div class="benchmark-figure">' + text[text.index("<svg") :] + "</div>"
+
+
+def table(methods: list[str], rows: list[dict], labels: dict) -> list[str]:
+    header = [labels["size"], *(f"`{m}`" for m in methods), labels["fastest"]]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---:|" * len(header)]
+    for row in rows:
+        cells = [row["size"], *(f"{ms:.3g}" for ms in row["ms"])]
+        speedup = "" if row["speedup"] == 1 else ", " + labels["speedup"].format(row["speedup"])
+        cells.append(f"`{row['fastest']}`{speedup}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
