@@ -1,4 +1,4 @@
-"""The solutions of the exercises of lessons 7-11, against hand-derived values and jacrev."""
+"""The solutions of the exercises of lessons 7-12, against hand-derived values and jacrev."""
 
 import re
 
@@ -153,6 +153,28 @@ def test_pitfalls_2_hvp_needs_create_graph(device):
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_every_solution_is_included_once_inside_a_collapsed_block(language):
     pages = "".join(p.read_text() for p in sorted((ROOT / "docs" / language).glob("*.md")))
-    included = re.findall(r'^    --8<-- "exercises_toolkit/(\w+)\.md"$', pages, re.MULTILINE)
+    included = re.findall(r'^ +--8<-- "exercises_toolkit/(\w+)\.md"$', pages, re.MULTILINE)
     assert sorted(included) == sorted(snippet_cells("exercises_toolkit"))
     assert pages.count("exercises_toolkit/") == len(included)
+
+
+# --- Lesson 12: the benchmark -------------------------------------------------------------
+
+
+def test_benchmark_1_chunked_rows_equal_jacrev(device):
+    ns, out = solve("benchmark_1", device)
+    f, x = ns["f"], ns["x"]
+    expected = jacrev(f)(x)
+    for k in (1, 2, 4, 6, 10):  # any chunk size gives the same J
+        assert torch.allclose(ns["jacobian_in_chunks"](f, x, k), expected)
+    assert "torch.allclose(J, jacrev(f)(x)): True" in out["benchmark_1"]
+
+
+def test_benchmark_2_verdicts_follow_the_example_numbers(device):
+    ns, out = solve("benchmark_2", device)
+    lines = out["benchmark_2"].splitlines()
+    assert len(lines) == 4
+    for line, ((n, m), t) in zip(lines, ns["times"].items()):
+        fastest = "jacrev" if t["jacrev"] <= t["jacfwd"] else "jacfwd"
+        assert f"fastest = {fastest}," in line
+        assert f"{max(t.values()) / min(t.values()):.2f}" in line

@@ -154,3 +154,30 @@ def test_per_sample_methods_equal_jacrev_sample_by_sample(device, problem):
     assert torch.allclose(vmap(jacrev(f))(xs), expected, **tolerance)
     summed = jacrev(lambda xs: vmap(f)(xs).sum(dim=0))(xs)  # (m, batch, n)
     assert torch.allclose(summed.permute(1, 0, 2), expected, **tolerance)
+
+
+@pytest.fixture(scope="module")
+def benchmark_methods(device):
+    """The six methods the benchmark page times (lesson 12), as it defines them."""
+    ns, _ = run_cells("benchmark", device, until="setup")
+    return ns["METHODS"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(problem=problems)
+def test_every_benchmarked_method_equals_jacrev(benchmark_methods, device, problem):
+    n, m, dtype = problem["n"], problem["m"], problem["dtype"]
+    generator = torch.Generator().manual_seed(problem["seed"])
+    W = torch.randn(m, n, generator=generator, dtype=dtype).to(device)
+    x = torch.randn(n, generator=generator, dtype=dtype).to(device)
+
+    def f(x):  # R^n -> R^m, on a flat x as the benchmark uses
+        return torch.tanh(W @ x) ** 2 + (x**2).sum()
+
+    expected = torch.func.jacrev(f)(x)
+    for name, method in benchmark_methods.items():
+        got = method(f, x)
+        # the row loop stores rows in torch.zeros(m, n): the default dtype
+        tolerance = TOLERANCE[torch.float32 if name == "row loop" else dtype]
+        assert got.shape == (m, n), name
+        assert torch.allclose(got.to(dtype), expected, **tolerance), name
