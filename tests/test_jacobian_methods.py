@@ -158,9 +158,11 @@ def test_per_sample_methods_equal_jacrev_sample_by_sample(device, problem):
 
 @pytest.fixture(scope="module")
 def benchmark_methods(device):
-    """The six methods the benchmark page times (lesson 12), as it defines them."""
+    """The six methods the benchmark page times (lesson 12), and its chunked exercise."""
     ns, _ = run_cells("benchmark", device, until="setup")
-    return ns["METHODS"]
+    exercise, _ = run_cells("exercises_toolkit", device, until="benchmark_1")
+    chunked = exercise["jacobian_in_chunks"]
+    return {**ns["METHODS"], "in chunks of 2": lambda f, x: chunked(f, x, 2)}
 
 
 @settings(max_examples=200, deadline=None)
