@@ -60,19 +60,25 @@ problems = st.fixed_dictionaries(
     {
         "n": st.integers(1, 6),
         "m": st.integers(1, 6),
+        "batch": st.integers(1, 5),
         "dtype": st.sampled_from([torch.float32, torch.float64]),
         "seed": st.integers(0, 2**16),
     }
 )
 
 
+def random_tensors(problem, device, *shapes):
+    """Tensors of these shapes, drawn from the problem's seed, in its dtype, on the device."""
+    generator = torch.Generator().manual_seed(problem["seed"])
+    draw = lambda shape: torch.randn(*shape, generator=generator, dtype=problem["dtype"])
+    return [draw(shape).to(device) for shape in shapes]
+
+
 @settings(max_examples=200, deadline=None)
 @given(problem=problems)
 def test_every_method_equals_jacrev(lessons, device, problem):
     n, m, dtype = problem["n"], problem["m"], problem["dtype"]
-    generator = torch.Generator().manual_seed(problem["seed"])
-    W = torch.randn(m, n, generator=generator, dtype=dtype).to(device)
-    x = torch.randn(1, n, generator=generator, dtype=dtype).to(device)
+    W, x = random_tensors(problem, device, (m, n), (1, n))
 
     def f(x):  # R^(1xn) -> R^(1xm), nonlinear
         return torch.tanh(x @ W.T) ** 2 + (x**2).sum()
@@ -89,25 +95,14 @@ def test_every_method_equals_jacrev(lessons, device, problem):
         assert torch.allclose(got, expected, **tolerance), name
 
 
-scalar_problems = st.fixed_dictionaries(
-    {
-        "n": st.integers(1, 6),
-        "dtype": st.sampled_from([torch.float32, torch.float64]),
-        "seed": st.integers(0, 2**16),
-    }
-)
-
-
 @settings(max_examples=200, deadline=None)
-@given(problem=scalar_problems)
+@given(problem=problems)
 def test_every_hessian_method_equals_jacrev_of_jacrev(device, problem):
     """Lesson 9's ways to H and H v, on random scalar functions."""
     from torch.func import grad, hessian, jacfwd, jacrev, jvp
 
     n, dtype = problem["n"], problem["dtype"]
-    generator = torch.Generator().manual_seed(problem["seed"])
-    A, x, v = (torch.randn(*shape, generator=generator, dtype=dtype).to(device)
-               for shape in [(n, n), (n,), (n,)])
+    A, x, v = random_tensors(problem, device, (n, n), (n,), (n,))
 
     def loss(x):  # R^n -> R, nonlinear, with a non-symmetric quadratic part
         return torch.tanh(x).pow(3).sum() + x @ A @ x
@@ -124,27 +119,14 @@ def test_every_hessian_method_equals_jacrev_of_jacrev(device, problem):
     assert torch.allclose(Hv_backward, expected @ v, **tolerance)
 
 
-batch_problems = st.fixed_dictionaries(
-    {
-        "batch": st.integers(1, 5),
-        "n": st.integers(1, 5),
-        "m": st.integers(1, 5),
-        "dtype": st.sampled_from([torch.float32, torch.float64]),
-        "seed": st.integers(0, 2**16),
-    }
-)
-
-
 @settings(max_examples=200, deadline=None)
-@given(problem=batch_problems)
+@given(problem=problems)
 def test_per_sample_methods_equal_jacrev_sample_by_sample(device, problem):
     """Lesson 10's vmap(jacrev(f)) and sum trick, against one jacrev call per sample."""
     from torch.func import jacrev, vmap
 
     batch, n, m, dtype = problem["batch"], problem["n"], problem["m"], problem["dtype"]
-    generator = torch.Generator().manual_seed(problem["seed"])
-    W = torch.randn(m, n, generator=generator, dtype=dtype).to(device)
-    xs = torch.randn(batch, n, generator=generator, dtype=dtype).to(device)
+    W, xs = random_tensors(problem, device, (m, n), (batch, n))
 
     def f(x):  # one sample: R^n -> R^m
         return torch.sin(W @ x) * x.sum()
@@ -169,9 +151,7 @@ def benchmark_methods(device):
 @given(problem=problems)
 def test_every_benchmarked_method_equals_jacrev(benchmark_methods, device, problem):
     n, m, dtype = problem["n"], problem["m"], problem["dtype"]
-    generator = torch.Generator().manual_seed(problem["seed"])
-    W = torch.randn(m, n, generator=generator, dtype=dtype).to(device)
-    x = torch.randn(n, generator=generator, dtype=dtype).to(device)
+    W, x = random_tensors(problem, device, (m, n), (n,))
 
     def f(x):  # R^n -> R^m, on a flat x as the benchmark uses
         return torch.tanh(W @ x) ** 2 + (x**2).sum()

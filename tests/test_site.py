@@ -87,7 +87,7 @@ def test_pages_contain_every_included_output_under_its_code(language, page):
         if output:
             assert output[1] in text_of(page_html), include
     blocks = re.findall(r'<div class="(output )?highlight">', page_html)
-    assert "output " not in [blocks[0] if blocks else ""], "an output comes before any code"
+    assert not blocks or blocks[0] != "output ", "an output comes before any code"
 
 
 @pytest.mark.parametrize("page_file", all_html(), ids=lambda p: str(p.relative_to(SITE)))

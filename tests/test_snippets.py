@@ -21,7 +21,7 @@ def test_snippet_runs_as_a_script(name):
 
 
 @pytest.mark.parametrize("name", SNIPPETS)
-def test_snippet_runs_cell_by_cell_as_the_build_does(name):
+def test_snippet_runs_cell_by_cell(name):
     _, outputs = run_cells(name)
     assert list(outputs) == list(snippet_cells(name))
 
