@@ -1,4 +1,4 @@
-"""The solutions of the exercises of lessons 1-6, against jacrev and hand-derived values."""
+"""The solutions of the exercises of lessons 1-5 and 7, against jacrev and hand-derived values."""
 
 import pytest
 import torch
@@ -137,7 +137,7 @@ def test_batched_rows_of_a_matrix_input_have_shape_m_by_x_shape(device):
     assert "J.shape: (3, 6)\n" in out["batched_rows_2"]
 
 
-# --- Lesson 6: functional-jacobian -------------------------------------------------------
+# --- Lesson 7: functional-jacobian -------------------------------------------------------
 
 
 def test_two_input_blocks_are_u_per_row_and_w(device):

@@ -1,4 +1,4 @@
-"""The solutions of the exercises of lessons 7-12, against hand-derived values and jacrev."""
+"""The solutions of the exercises of lessons 6 and 8-12, against hand-derived values and jacrev."""
 
 import re
 
@@ -26,7 +26,7 @@ def test_error_cells_are_the_two_pitfall_exercises():
     ]
 
 
-# --- Lesson 7: torch.func -------------------------------------------------------------
+# --- Lesson 8: torch.func -------------------------------------------------------------
 
 
 def test_torch_func_1_two_vjps_and_three_jvps_give_the_hand_derived_J(device):
@@ -48,7 +48,7 @@ def test_torch_func_2_jacobian_has_shape_y_plus_X_and_holds_w(device):
     assert "J.shape: (2, 2, 3)" in out["torch_func_2"]
 
 
-# --- Lesson 8: forward mode -----------------------------------------------------------
+# --- Lesson 6: forward mode -----------------------------------------------------------
 
 
 def test_forward_mode_1_dual_pass_gives_J_u(device):
