@@ -46,43 +46,61 @@ METHODS = {
 
 
 # %% verdict
-def verdict(times):  # {method: s} -> (fastest method, row loop time / its time)
-    fastest = min(times, key=times.get)
-    return fastest, times["row loop"] / times[fastest]
+NOISE = 0.10  # medians within 10 % of the fastest: a tie
+MOST = 1.2  # overlapping quartiles make a tie only up to 1.2x the fastest
+
+
+def verdict(quartiles):  # {method: (q1, median, q3)} -> (fastest, tied, speedup)
+    def median(name):
+        return quartiles[name][1]
+
+    fastest = min(quartiles, key=median)
+    low, best, high = quartiles[fastest]
+
+    def tied(name):
+        q1, m, q3 = quartiles[name]
+        overlap = q1 <= high and low <= q3
+        return m <= best * (1 + NOISE) or (overlap and m <= best * MOST)
+
+    ties = sorted((n for n in quartiles if n != fastest and tied(n)), key=median)
+    return fastest, ties, median("row loop") / best
 
 
 # %% measure
-def measure(device):  # {"n→m": {method: median seconds}}
+def measure(device):  # {"n→m": {method: (q1, median, q3) in seconds}}
     results = {}
     for n, m in SIZES:
         f, x = make_problem(n, m, device)
         J = jacrev(f)(x)
-        results[f"{n}→{m}"] = times = {}
+        results[f"{n}→{m}"] = quartiles = {}
         for name, method in METHODS.items():
             assert torch.allclose(method(f, x), J, atol=1e-5), name  # the same J
             names = dict(method=method, f=f, x=x)
             timer = benchmark.Timer("method(f, x)", globals=names)
             measurement = timer.blocked_autorange(min_run_time=MIN_RUN_TIME)
-            times[name] = measurement.median
+            times = torch.tensor(measurement.times, dtype=torch.float64, device="cpu")
+            q1, q3 = times.quantile(torch.tensor([0.25, 0.75]).to(times)).tolist()
+            quartiles[name] = (q1, measurement.median, q3)
     return results
 
 
-gpu_build = torch.get_default_device().type == "cuda"  # then measure the GPU too
-gpu = {torch.cuda.get_device_name(): "cuda"} if gpu_build else {}
-devices = {"CPU": "cpu", **gpu}
+gpu = {torch.cuda.get_device_name(): "cuda"} if torch.cuda.is_available() else {}
+devices = {"CPU": "cpu", **gpu}  # a GPU is measured wherever there is one
 results = {label: measure(device) for label, device in devices.items()}
 
 # %% table export="summary"
 summary = {"torch": torch.__version__, "methods": list(METHODS), "devices": {}}
 for label, by_size in results.items():
-    print(label, "| ms")
+    print(label, "| median ms")
     columns = "".join(f"{i:>8}" for i in range(len(METHODS)))
     print(f"{'n→m':>9}{columns}  verdict")
     rows = summary["devices"][label] = []
-    for size, times in by_size.items():
-        fastest, speedup = verdict(times)
-        ms = [times[name] * 1e3 for name in METHODS]
-        cells = "".join(f"{t:8.3f}" for t in ms)
-        print(f"{size:>9}{cells}  {fastest}, {speedup:.1f}x")
-        rows.append(dict(size=size, ms=ms, fastest=fastest, speedup=speedup))
+    for size, quartiles in by_size.items():
+        fastest, ties, speedup = verdict(quartiles)
+        q1, median, q3 = ([quartiles[name][i] * 1e3 for name in METHODS] for i in range(3))
+        cells = "".join(f"{t:8.3f}" for t in median)
+        tied = f" (tied: {', '.join(ties)})" if ties else ""
+        print(f"{size:>9}{cells}  {fastest}{tied}, {speedup:.1f}x")
+        rows.append(dict(size=size, ms=median, q1=q1, q3=q3,
+                         fastest=fastest, tied=ties, speedup=speedup))
 print(dict(enumerate(METHODS)))

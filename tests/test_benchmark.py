@@ -1,4 +1,4 @@
-"""The benchmark: verdicts follow from the numbers, always; the measurement runs on each device."""
+"""The benchmark: verdicts follow from the numbers and report ties; the measurement runs on each device."""
 
 import pytest
 import torch
@@ -14,15 +14,66 @@ def lesson():
     return ns
 
 
+def quartiles(lesson, **given):  # method -> (q1, median, q3); unnamed methods far slower
+    slow = {name: (10.0, 11.0, 12.0) for name in lesson["METHODS"]}
+    return slow | given
+
+
+def test_a_clear_winner_has_no_ties(lesson):
+    fastest, tied, speedup = lesson["verdict"](
+        quartiles(lesson, jacrev=(0.09, 0.10, 0.11), jacfwd=(0.14, 0.15, 0.16))
+    )
+    assert (fastest, tied) == ("jacrev", [])
+    assert speedup == pytest.approx(11.0 / 0.10)
+
+
+def test_medians_within_ten_percent_tie_even_with_tight_quartiles(lesson):
+    fastest, tied, _ = lesson["verdict"](
+        quartiles(lesson, jacrev=(0.0999, 0.100, 0.1001), jacfwd=(0.1079, 0.108, 0.1081))
+    )
+    assert (fastest, tied) == ("jacrev", ["jacfwd"])
+
+
+def test_a_noisy_near_tie_is_a_tie(lesson):
+    # 1024→16 flipped between two builds: medians 15 % apart, quartiles overlapping
+    fastest, tied, _ = lesson["verdict"](
+        quartiles(lesson, is_grads_batched=(0.22, 0.258, 0.35), jacrev=(0.25, 0.300, 0.40))
+    )
+    assert (fastest, tied) == ("is_grads_batched", ["jacrev"])
+
+
+def test_overlapping_quartiles_never_tie_beyond_most(lesson):
+    fastest, tied, _ = lesson["verdict"](
+        quartiles(lesson, jacrev=(0.05, 0.10, 0.30), jacfwd=(0.08, 0.13, 0.30))
+    )
+    assert lesson["MOST"] == 1.2 and (fastest, tied) == ("jacrev", [])
+
+
+def test_ties_are_listed_fastest_first(lesson):
+    _, tied, _ = lesson["verdict"](
+        quartiles(lesson, jacrev=(1, 1.00, 1), jacfwd=(1, 1.08, 1), **{"row loop": (1, 1.05, 1)})
+    )
+    assert tied == ["row loop", "jacfwd"]
+
+
 @settings(max_examples=300, deadline=None)
 @given(data=st.data())
 def test_a_verdict_never_contradicts_its_numbers(lesson, data):
-    seconds = st.floats(min_value=1e-9, max_value=1e3, allow_nan=False, allow_infinity=False)
-    times = {name: data.draw(seconds, label=name) for name in lesson["METHODS"]}
-    fastest, speedup = lesson["verdict"](times)
-    assert all(times[fastest] <= t for t in times.values())
-    assert speedup == times["row loop"] / times[fastest] >= 1.0
-    assert (speedup == 1.0) == (times["row loop"] == times[fastest])
+    seconds = st.floats(min_value=1e-6, max_value=1e3, allow_nan=False, allow_infinity=False)
+    stats = {
+        name: tuple(sorted(data.draw(st.tuples(seconds, seconds, seconds), label=name)))
+        for name in lesson["METHODS"]
+    }
+    fastest, tied, speedup = lesson["verdict"](stats)
+    low, best, high = stats[fastest]
+    assert all(best <= median for _, median, _ in stats.values())
+    assert speedup == stats["row loop"][1] / best >= 1.0
+    for name, (q1, median, q3) in stats.items():
+        if name == fastest:
+            continue
+        within_noise = median <= 1.1 * best or (q1 <= high and low <= q3 and median <= 1.2 * best)
+        assert (name in tied) == within_noise, name
+        assert name not in tied or median <= 1.2 * best  # never a tie beyond MOST
 
 
 def test_measurement_and_table_on_a_small_grid(device):
@@ -30,12 +81,14 @@ def test_measurement_and_table_on_a_small_grid(device):
     ns["SIZES"], ns["MIN_RUN_TIME"] = [(2, 2), (3, 5)], 0.001
     _, out = run_cells("benchmark", device, namespace=ns, only={"measure", "table"})
     summary = ns["summary"]
-    labels = ["CPU"] + ([torch.cuda.get_device_name()] if device == "cuda" else [])
-    assert list(summary["devices"]) == labels
+    gpu = [torch.cuda.get_device_name()] if torch.cuda.is_available() else []
+    assert list(summary["devices"]) == ["CPU", *gpu]  # a GPU is measured wherever there is one
     for rows in summary["devices"].values():
         assert [row["size"] for row in rows] == ["2→2", "3→5"]
         for row in rows:
             fastest = summary["methods"][row["ms"].index(min(row["ms"]))]
             assert row["fastest"] == fastest
             assert row["speedup"] == pytest.approx(row["ms"][0] / min(row["ms"]))
-    assert out["table"].startswith("CPU | ms\n")
+            assert all(q1 <= ms <= q3 for q1, ms, q3 in zip(row["q1"], row["ms"], row["q3"]))
+            assert fastest not in row["tied"]
+    assert out["table"].startswith("CPU | median ms\n")

@@ -147,9 +147,13 @@ def test_lesson_pages_link_to_their_notebook(language, page):
     assert f'href="../notebooks/{name}/"' in built(language, page)
 
 
+def measured():
+    return json.loads((CACHE / "benchmark" / "summary.json").read_text(encoding="utf-8"))
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_benchmark_page_shows_the_measured_numbers_in_its_language(language):
-    summary = json.loads((CACHE / "benchmark" / "summary.json").read_text(encoding="utf-8"))
+    summary = measured()
     page = built(language, "benchmark")
     axis = {"en": "median time per Jacobian", "zh": "每次求雅可比矩阵的时间中位数"}[language]
     assert page.count("<svg") >= len(summary["devices"]) and axis in page
@@ -158,7 +162,28 @@ def test_benchmark_page_shows_the_measured_numbers_in_its_language(language):
         for row in rows:  # the verdict shown is the one the numbers give
             assert summary["methods"][row["ms"].index(min(row["ms"]))] == row["fastest"]
             assert f'<td style="text-align: right;">{row["size"]}</td>' in page
-            assert f"<code>{row['fastest']}</code>" in page
+            section = page.split(f">{device}<", 1)[1]  # the table under the device's heading
+            cells = re.search(rf"<tr>\s*<td[^>]*>{row['size']}</td>(.*?)</tr>", section, re.DOTALL)
+            verdict = re.findall(r"<td[^>]*>(.*?)</td>", cells[1])[-1]
+            assert re.findall(r"<code>(.*?)</code>", verdict) == [row["fastest"], *row["tied"]]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_decision_guide_recommends_what_this_build_measured(language):
+    """One table per device; a row names the fastest and its ties, none over 1.2x the fastest."""
+    summary, page = measured(), built(language, "decision-guide")
+    tables = re.findall(r"<h3 [^>]*>(.*?)<a.*?</h3>\s*<table>(.*?)</table>", page, re.DOTALL)
+    assert [device for device, _ in tables] == list(summary["devices"])
+    for (device, table), rows in zip(tables, summary["devices"].values()):
+        shown = re.findall(r"<tr>\s*<td[^>]*>(.*?)</td>\s*<td[^>]*>(.*?)</td>", table, re.DOTALL)
+        assert [size for size, _ in shown] == [row["size"] for row in rows]
+        for (_, cell), row in zip(shown, rows):
+            times = dict(zip(summary["methods"], row["ms"]))
+            named = re.findall(r"<code>(.*?)</code> [(（]([\d.e+-]+)", cell)
+            assert [m for m, _ in named] == [row["fastest"], *row["tied"]], (device, row["size"])
+            for method, ms in named:
+                assert float(ms) == pytest.approx(times[method], rel=5e-3)
+                assert times[method] <= 1.2 * times[row["fastest"]]
 
 
 # --- Language switcher and search ------------------------------------------------------

@@ -1,7 +1,7 @@
-"""Draw the benchmark page's figures and tables, in the page's language, from the numbers
-that this build measured (snippets/benchmark.py exports them; see execute_snippets.py).
+"""Draw the benchmark's figures and tables, in the page's language, from the numbers that
+this build measured (snippets/benchmark.py exports them; see execute_snippets.py).
 
-The page holds, in its own language, a fenced block such as::
+A page holds, in its own language, a fenced block such as::
 
     ```benchmark
     data: benchmark/summary.json
@@ -9,12 +9,16 @@ The page holds, in its own language, a fenced block such as::
     y_label: median time per Jacobian (ms, log scale)
     size: n → m
     fastest: fastest
-    speedup: "{:.1f}× the row loop's speed"
+    tied: " tied with {}"
+    separator: ", "
+    speedup: ", {:.1f}× the row loop's speed"
     ```
 
 and this hook replaces it, for every device that was measured, with a heading naming
-the device, an inline SVG plot and a table. The snippet computes the verdicts (the
-fastest method and its speed-up); this hook only lays them out.
+the device, an inline SVG plot and a table of all the times. A block with
+``show: advice`` (the decision guide) gets one table per device instead, with only the
+recommended methods of each size: the fastest and those tied with it, and their times.
+The snippet computes the verdicts (fastest, ties, speed-up); this hook only lays them out.
 """
 
 import io
@@ -43,9 +47,18 @@ def on_page_markdown(markdown, page, config, files):
 def render(summary: dict, labels: dict) -> str:
     parts = []
     for device, rows in summary["devices"].items():
-        parts += [f"### {device}", "", figure(summary["methods"], rows, labels), ""]
-        parts += table(summary["methods"], rows, labels) + [""]
+        parts += [f"### {device}", ""]
+        if labels.get("show") == "advice":
+            parts += advice(summary["methods"], rows, labels) + [""]
+        else:
+            parts += [figure(summary["methods"], rows, labels), ""]
+            parts += table(summary["methods"], rows, labels) + [""]
     return "\n".join(parts)
+
+
+def recommended(row: dict) -> list[str]:
+    """The fastest method of a row and the methods tied with it, fastest first."""
+    return [row["fastest"], *row["tied"]]
 
 
 def figure(methods: list[str], rows: list[dict], labels: dict) -> str:
@@ -77,7 +90,18 @@ def table(methods: list[str], rows: list[dict], labels: dict) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---:|" * len(header)]
     for row in rows:
         cells = [row["size"], *(f"{ms:.3g}" for ms in row["ms"])]
-        speedup = "" if row["speedup"] == 1 else ", " + labels["speedup"].format(row["speedup"])
-        cells.append(f"`{row['fastest']}`{speedup}")
+        tied = labels["separator"].join(f"`{m}`" for m in row["tied"])
+        tied = labels["tied"].format(tied) if tied else ""
+        speedup = "" if row["speedup"] == 1 else labels["speedup"].format(row["speedup"])
+        cells.append(f"`{row['fastest']}`{tied}{speedup}")
         lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def advice(methods: list[str], rows: list[dict], labels: dict) -> list[str]:
+    lines = [f"| {labels['size']} | {labels['recommended']} |", "|---:|:---|"]
+    for row in rows:
+        times = dict(zip(methods, row["ms"]))
+        picks = [f"`{m}` {labels['ms'].format(times[m])}" for m in recommended(row)]
+        lines.append(f"| {row['size']} | {'<br>'.join(picks)} |")
     return lines
