@@ -240,6 +240,17 @@ def test_executed_notebook_carries_outputs_and_the_key(tree):
     assert notebook["metadata"]["snippet"]["key"] == pipeline.cache_key(tree[0] / "first.py", "cpu")
 
 
+def test_two_clean_runs_write_byte_identical_outputs(tree, tmp_path):
+    """Notebook cell ids come from the cell names, not from nbformat's random ids."""
+    run(tree)
+    first = {p.relative_to(tree[1]): p.read_bytes() for p in tree[1].rglob("*") if p.is_file()}
+    notebook = json.loads(first[pipeline.Path("notebooks/first.ipynb")])
+    assert [cell["id"] for cell in notebook["cells"]] == ["define"]
+    again = (tree[0], tmp_path / "again")
+    run(again)
+    assert {p.relative_to(again[1]): p.read_bytes() for p in again[1].rglob("*") if p.is_file()} == first
+
+
 def test_outputs_of_a_deleted_snippet_are_removed(tree):
     run(tree)
     (tree[0] / "second.py").unlink()

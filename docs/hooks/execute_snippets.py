@@ -351,6 +351,7 @@ def write_outputs(
         if text:
             markdown += f"\n{fence(text)}{{ .text .output }}\n{text.rstrip()}\n{fence(text)}\n"
         (fragments / f"{cell.name}.md").write_text(markdown, encoding="utf-8")
+        nb_cell.id = cell.name  # not nbformat's random id: two builds give the same file
         nb_cell.execution_count = count
         nb_cell.outputs = (
             [nbformat.v4.new_output("stream", name="stdout", text=text)] if text else []
