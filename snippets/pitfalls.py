@@ -1,4 +1,6 @@
 # %% setup
+import os
+import re
 import warnings
 
 import torch
@@ -72,7 +74,105 @@ except RuntimeError as error:
 # %% in_place_leaf_fix
 with torch.no_grad():
     x -= 0.1 * x.grad
-print("x =", x)
+print("x =", x, "| x.is_leaf:", x.is_leaf)
+
+# %% in_place_leaf_index raises="RuntimeError"
+leaf = torch.zeros(2, requires_grad=True)
+try:
+    leaf[0] = 1.0
+except RuntimeError as error:
+    print(f"{type(error).__name__}: {error}")
+
+# %% in_place_buffer
+c = torch.zeros(2)  # a leaf that does not require grad
+print("c.is_leaf:", c.is_leaf, "| c.requires_grad:", c.requires_grad)
+c[0] = x[0, 0] * 2
+print("c.is_leaf:", c.is_leaf, "| c.requires_grad:", c.requires_grad)
+print("c.grad_fn:", type(c.grad_fn).__name__)
+print("autograd.grad(c.sum(), x) =", torch.autograd.grad(c.sum(), x)[0])
+
+# %% version_counter raises="RuntimeError"
+a = torch.tensor([0.0, 1.0], requires_grad=True)
+b = a.exp()  # d exp(a)/da = exp(a) = b
+print("b._version:", b._version)
+b += 1
+print("b._version:", b._version)
+try:
+    b.sum().backward()
+except RuntimeError as error:
+    print(f"{type(error).__name__}: {error}")
+
+# %% saved_tensors
+def grad_after_changing(op, changed):
+    h = a * 1
+    out = op(h)
+    (h if changed == "h" else out).add_(1)
+    try:
+        torch.autograd.grad(out.sum(), a)
+        return "ok"
+    except RuntimeError as error:
+        return type(error).__name__
+
+
+ops = {"exp(h)": torch.exp, "h ** 2": lambda h: h**2, "10 * h": lambda h: 10 * h}
+for name, op in ops.items():
+    node = op(a * 1).grad_fn
+    saved_h = getattr(node, "_saved_self", None) is not None
+    saved_out = getattr(node, "_saved_result", None) is not None
+    h_changed = grad_after_changing(op, "h")
+    out_changed = grad_after_changing(op, "out")
+    print(f"{name}: {node.name()} saved h: {saved_h}, out: {saved_out}", end=" | ")
+    print(f"h changed: {h_changed}, out changed: {out_changed}")
+
+# %% relu_inplace raises="RuntimeError"
+h = torch.sigmoid(a)  # sigmoid'(a) = h (1 - h)
+out = torch.nn.ReLU(inplace=True)(h)
+try:
+    out.sum().backward()
+except RuntimeError as error:
+    print(f"{type(error).__name__}: {error}")
+
+# %% add_inplace raises="RuntimeError"
+weight = torch.tensor([0.5, -1.0], requires_grad=True)
+h = a * 2
+out = h * weight  # d out/d weight = h
+h += 1
+try:
+    (out.sum() + h.sum()).backward()
+except RuntimeError as error:
+    print(f"{type(error).__name__}: {error}")
+
+# %% anomaly raises="RuntimeError"
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    with torch.autograd.detect_anomaly():
+        h = torch.sigmoid(a)
+        out = torch.nn.ReLU(inplace=True)(h)
+        try:
+            out.sum().backward()
+        except RuntimeError as error:
+            print(f"{type(error).__name__}: {error}")
+print("anomaly detection on:", torch.is_anomaly_enabled())
+for warning in caught:
+    print(f"{warning.category.__name__}: {str(warning.message).splitlines()[0]}")
+frames = re.findall(r'File "(.+)", line \d+, in .*\n +(.+)', str(caught[-1].message))
+torch_dir = os.path.dirname(torch.__file__)
+print("forward call:", [code for file, code in frames if not file.startswith(torch_dir)][-1])
+
+# %% version_counter_fix
+out = torch.nn.ReLU(inplace=False)(torch.sigmoid(a))
+(grad_relu,) = torch.autograd.grad(out.sum(), a)
+print("ReLU(inplace=False): grad a =", grad_relu)
+h = a * 2
+out = h * weight
+h = h + 1
+grad_residual = torch.autograd.grad(out.sum() + h.sum(), (a, weight))
+print("h = h + 1: grad a, weight =", grad_residual)
+b = a.exp()
+b_copy = b.clone()
+b_copy += 1
+(grad_clone,) = torch.autograd.grad(b_copy.sum(), a)
+print("clone, then +=: grad a =", grad_clone)
 
 # %% no_grad_fn raises="RuntimeError"
 try:

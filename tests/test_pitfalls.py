@@ -4,15 +4,21 @@ import re
 
 import pytest
 import torch
-from torch.func import vmap
+from torch.func import grad, vmap
 
 from conftest import SNIPPETS_DIR, hand_jacobian, run_cells, without_device
 
+IN_PLACE = "one of the variables needed for gradient computation has been modified by an inplace operation"
 ERRORS = {  # cell -> (exception, start of torch's message)
     "non_scalar": (RuntimeError, "grad can be implicitly created only for scalar outputs"),
     "shape_mismatch": (RuntimeError, "Mismatch in shape: grad_output[0] has a shape of torch.Size([2])"),
     "second_backward": (RuntimeError, "Trying to backward through the graph a second time"),
     "in_place_leaf": (RuntimeError, "a leaf Variable that requires grad is being used in an in-place operation."),
+    "in_place_leaf_index": (RuntimeError, "a view of a leaf Variable that requires grad is being used in an in-place"),
+    "version_counter": (RuntimeError, IN_PLACE),
+    "relu_inplace": (RuntimeError, IN_PLACE),
+    "add_inplace": (RuntimeError, IN_PLACE),
+    "anomaly": (RuntimeError, IN_PLACE),
     "no_grad_fn": (RuntimeError, "element 0 of tensors does not require grad and does not have a grad_fn"),
     "no_grad_fn_under_no_grad": (RuntimeError, "element 0 of tensors does not require grad"),
     "backward_in_vmap": (RuntimeError, "backward() called inside a functorch transform."),
@@ -69,8 +75,108 @@ def test_fixes(device):
     assert "z.grad = tensor([[1., 1.]])" in without_device(out["non_leaf_grad_fix"])
     assert out["non_leaf_grad"].startswith("y.grad: None\nUserWarning: The .grad attribute of a Tensor that is not a leaf")
     assert torch.allclose(ns["x"].detach().cpu(), torch.tensor([[2.0, 3.0]]) - 0.1 * torch.ones(1, 2) @ J)
+    assert ns["x"].is_leaf and "x.is_leaf: True" in out["in_place_leaf_fix"]
     x1, x2 = ns["x"].detach().cpu()[0]
     rows = hand_jacobian(float(x1), float(x2))
     assert torch.allclose(ns["g"].cpu(), rows.sum(0, keepdim=True))  # summed, silently
     assert torch.allclose(ns["row_0"].cpu(), rows[:1]) and torch.allclose(ns["row_1"].cpu(), rows[1:])
     assert torch.equal(ns["per_row"](ns["w"].detach(), torch.eye(2, device=device)).cpu(), torch.eye(2))
+
+
+def test_writing_into_a_leaf(device):
+    ns, out = run_cells("pitfalls", device, until="in_place_buffer")
+    assert without_device(out["in_place_buffer"]).splitlines() == [
+        "c.is_leaf: True | c.requires_grad: False",
+        "c.is_leaf: False | c.requires_grad: True",
+        "c.grad_fn: CopySlices",
+        "autograd.grad(c.sum(), x) = tensor([[2., 0.]])",
+    ]
+    leaf = torch.zeros(2, device=device, requires_grad=True)
+    for write in (lambda: leaf.__setitem__(0, 1.0), lambda: leaf[:].add_(1)):
+        with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad"):
+            write()
+    x = torch.tensor([2.0, 3.0], device=device, requires_grad=True)
+    c = torch.zeros(2, device=device)
+    c[1] = x[0] * x[1]  # not refused: c joins the graph
+    assert not c.is_leaf and c.requires_grad and type(c.grad_fn).__name__ == "CopySlices"
+    (grad_x,) = torch.autograd.grad(c.sum(), x)
+    assert torch.equal(grad_x.cpu(), torch.tensor([3.0, 2.0]))
+
+
+def test_version_counter_error_gives_both_versions(device):
+    _, out = run_cells("pitfalls", device, until="version_counter")
+    assert out["version_counter"].startswith("b._version: 0\nb._version: 1\n")
+    assert "is at version 1; expected version 0 instead" in out["version_counter"]
+
+
+def changing_raises(op, changed, device):
+    """Our own check: does changing op's input or output in place break backward?"""
+    a = torch.tensor([0.5, 2.0], device=device, requires_grad=True)
+    h = a.clone()
+    result = op(h)
+    with torch.no_grad():
+        (h if changed == "h" else result).mul_(3)
+    try:
+        torch.autograd.grad(result.sum(), a)
+    except RuntimeError as error:
+        assert IN_PLACE in str(error)
+        return "RuntimeError"
+    return "ok"
+
+
+def test_saved_tensor_table(device):
+    _, out = run_cells("pitfalls", device, until="saved_tensors")
+    table = {}
+    for line in out["saved_tensors"].splitlines():
+        name, node, saved_h, saved_out, h_changed, out_changed = re.fullmatch(
+            r"(.+): (\w+) saved h: (\w+), out: (\w+) \| h changed: (\w+), out changed: (\w+)", line
+        ).groups()
+        table[name] = (node, saved_h, saved_out, h_changed, out_changed)
+    assert table == {
+        "exp(h)": ("ExpBackward0", "False", "True", "ok", "RuntimeError"),
+        "h ** 2": ("PowBackward0", "True", "False", "RuntimeError", "ok"),
+        "10 * h": ("MulBackward0", "False", "False", "ok", "ok"),
+    }
+    ops = {"exp(h)": torch.exp, "h ** 2": torch.square, "10 * h": lambda h: h.mul(10)}
+    for name, op in ops.items():
+        assert table[name][3:] == (changing_raises(op, "h", device), changing_raises(op, "out", device))
+
+
+def test_the_culprits_raise(device):
+    a = torch.tensor([-1.0, 3.0], device=device, requires_grad=True)
+    with pytest.raises(RuntimeError, match=IN_PLACE):
+        torch.nn.ReLU(inplace=True)(torch.sigmoid(a)).sum().backward()
+    h = a * 2
+    out = h * torch.ones(2, device=device, requires_grad=True)
+    h += 1
+    with pytest.raises(RuntimeError, match=IN_PLACE):
+        out.sum().backward()
+    torch.nn.ReLU(inplace=True)(a * 2).sum().backward()  # a * 2 saves neither: no error
+    assert torch.equal(a.grad.cpu(), torch.tensor([0.0, 2.0]))
+
+
+def test_anomaly_detection_names_the_operation_and_is_off_again(device):
+    _, out = run_cells("pitfalls", device, until="anomaly")
+    assert not torch.is_anomaly_enabled()
+    lines = out["anomaly"].splitlines()
+    assert lines[0].startswith(f"RuntimeError: {IN_PLACE}")
+    assert lines[1:] == [
+        "anomaly detection on: False",
+        "UserWarning: Anomaly Detection has been enabled. "
+        "This mode will increase the runtime and should only be enabled for debugging.",
+        "UserWarning: Error detected in SigmoidBackward0. Traceback of forward call that caused the error:",
+        "forward call: h = torch.sigmoid(a)",
+    ]
+
+
+def test_version_counter_fixes_give_the_out_of_place_gradients(device):
+    ns, _ = run_cells("pitfalls", device, until="version_counter_fix")
+    a, weight = ns["a"].detach(), ns["weight"].detach()
+    s = torch.sigmoid(a)
+    assert torch.allclose(ns["grad_relu"], s * (1 - s))  # by hand: relu' = 1 on s > 0
+    assert torch.allclose(ns["grad_relu"], grad(lambda a: torch.relu(torch.sigmoid(a)).sum())(a))
+    residual = grad(lambda a, w: ((a * 2) * w).sum() + (a * 2 + 1).sum(), argnums=(0, 1))(a, weight)
+    for fixed, expected, by_hand in zip(ns["grad_residual"], residual, (2 * weight + 2, 2 * a)):
+        assert torch.allclose(fixed, expected) and torch.allclose(fixed, by_hand)
+    assert torch.allclose(ns["grad_clone"], torch.exp(a))
+    assert torch.allclose(ns["grad_clone"], grad(lambda a: (torch.exp(a) + 1).sum())(a))
