@@ -1,6 +1,4 @@
 # %% setup
-import os
-import re
 import warnings
 
 import torch
@@ -155,9 +153,6 @@ with warnings.catch_warnings(record=True) as caught:
 print("anomaly detection on:", torch.is_anomaly_enabled())
 for warning in caught:
     print(f"{warning.category.__name__}: {str(warning.message).splitlines()[0]}")
-frames = re.findall(r'File "(.+)", line \d+, in .*\n +(.+)', str(caught[-1].message))
-torch_dir = os.path.dirname(torch.__file__)
-print("forward call:", [code for file, code in frames if not file.startswith(torch_dir)][-1])
 
 # %% version_counter_fix
 out = torch.nn.ReLU(inplace=False)(torch.sigmoid(a))
