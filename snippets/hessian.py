@@ -1,6 +1,6 @@
 # %% setup
 import torch
-from torch.func import grad, hessian, jacfwd, jacrev, jvp
+from torch.func import grad, hessian, jacrev, jvp
 
 
 def loss(x):  # R^2 -> R: H = [[2 x2, 2 x1], [2 x1, -sin x2]]
@@ -12,12 +12,16 @@ x = torch.tensor([2.0, 3.0])
 print("loss(x) =", loss(x), "| grad(loss)(x) =", grad(loss)(x))
 
 # %% hessian
-H = hessian(loss)(x)
+H = hessian(loss)(x)  # jacfwd(jacrev(loss)): forward over reverse
 print("H =", H)
+x1, x2 = x
+H_by_hand = torch.stack([2 * x2, 2 * x1, 2 * x1, -torch.sin(x2)]).reshape(2, 2)
+print("torch.allclose(H, H_by_hand):", torch.allclose(H, H_by_hand))
 
-# %% forward_over_reverse
-H_fr = jacfwd(jacrev(loss))(x)  # the Jacobian of the gradient
-print("torch.allclose(H, H_fr):", torch.allclose(H, H_fr))
+# %% reverse_over_reverse
+H_rr = jacrev(jacrev(loss))(x)  # the Jacobian of the gradient, by reverse mode again
+print("H_rr =", H_rr)
+print("torch.allclose(H, H_rr):", torch.allclose(H, H_rr))
 
 # %% hvp
 v = torch.tensor([1.0, -1.0])
@@ -29,6 +33,8 @@ x_ = x.clone().requires_grad_(True)
 (g,) = torch.autograd.grad(loss(x_), x_, create_graph=True)  # g has a graph
 (Hv_backward,) = torch.autograd.grad(g, x_, v)  # d(g . v)/dx = H v
 print("Hv_backward =", Hv_backward)
+(g_plain,) = torch.autograd.grad(loss(x_), x_)  # without create_graph
+print("g.requires_grad:", g.requires_grad, "| g_plain.requires_grad:", g_plain.requires_grad)
 
 # %% memory
 n = 20_000

@@ -138,6 +138,38 @@ def test_per_sample_methods_equal_jacrev_sample_by_sample(device, problem):
     assert torch.allclose(summed.permute(1, 0, 2), expected, **tolerance)
 
 
+@settings(max_examples=50, deadline=None)
+@given(problem=problems, eval_mode=st.booleans())
+def test_batchnorm_jacobians_equal_jacrev_sample_by_sample(device, problem, eval_mode):
+    """Lesson 10's samples that interact: in training mode the whole-batch Jacobian's
+    diagonal blocks are each sample's Jacobian with the others held fixed, and the sum
+    trick adds up a column of blocks; in eval mode vmap(jacrev) is the per-sample loop."""
+    from torch.func import jacrev, replace_all_batch_norm_modules_, vmap
+
+    batch, n, m, dtype = max(problem["batch"], 2), problem["n"], problem["m"], problem["dtype"]
+    (xs,) = random_tensors(problem, device, (batch, n))
+    torch.manual_seed(problem["seed"])
+    model = torch.nn.Sequential(torch.nn.Linear(n, m), torch.nn.BatchNorm1d(m), torch.nn.Tanh())
+    model = model.to(device, dtype).requires_grad_(False)
+    tolerance = TOLERANCE[dtype]
+    one_sample = lambda x: model(x[None])[0]
+    if eval_mode:
+        model(xs)  # running statistics from one training-mode step
+        model.eval()
+        expected = torch.stack([jacrev(one_sample)(x) for x in xs])
+        assert torch.allclose(vmap(jacrev(one_sample))(xs), expected, **tolerance)
+        summed = jacrev(lambda xs: model(xs).sum(dim=0))(xs).permute(1, 0, 2)
+        assert torch.allclose(summed, expected, **tolerance)
+        return
+    replace_all_batch_norm_modules_(model)
+    whole = jacrev(model)(xs)  # (batch, m, batch, n)
+    for b in range(batch):
+        moved_alone = lambda x: model(torch.cat([xs[:b], x[None], xs[b + 1 :]]))[b]
+        assert torch.allclose(whole[b, :, b, :], jacrev(moved_alone)(xs[b]), **tolerance)
+    summed = jacrev(lambda xs: model(xs).sum(dim=0))(xs).permute(1, 0, 2)
+    assert torch.allclose(summed, whole.sum(dim=0).permute(1, 0, 2), **tolerance)
+
+
 @pytest.fixture(scope="module")
 def benchmark_methods(device):
     """The six methods the benchmark page times (lesson 12), and its chunked exercise."""
