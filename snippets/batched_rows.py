@@ -1,4 +1,7 @@
 # %% setup
+import re
+import warnings
+
 import torch
 
 
@@ -28,6 +31,22 @@ J_loop = torch.stack(
     [torch.autograd.grad(y, x, v, retain_graph=True)[0].reshape(n) for v in V]
 )
 print("torch.equal(J, J_loop):", torch.equal(J, J_loop))
+
+# %% fallback
+t = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
+s = torch.tanh(t)  # its backward runs aten::tanh_backward
+torch._C._debug_only_display_vmap_fallback_warnings(True)
+try:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        (J_tanh,) = torch.autograd.grad(s, t, torch.eye(3), is_grads_batched=True)
+finally:
+    torch._C._debug_only_display_vmap_fallback_warnings(False)
+for w in caught:
+    op = re.search(r"batching rule for (\S+)\. ", str(w.message)).group(1)
+    print(w.category.__name__, "| no batching rule for", op)
+expected = torch.diag(1 - s.detach() ** 2)  # tanh' = 1 - tanh^2
+print("torch.allclose(J_tanh, expected):", torch.allclose(J_tanh, expected))
 
 # %% any_weights
 W = torch.tensor([[[1.0, 1.0]], [[0.5, -2.0]]])  # two v's, shape (2, 1, 2)

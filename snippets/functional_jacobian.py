@@ -30,6 +30,19 @@ try:
 except NotImplementedError as error:
     print(f"{type(error).__name__}: {error}")
 
+# %% forward_mode_no_fallback raises="RuntimeError"
+def pool(x):  # R^(1x4) -> R^(1x2): the larger of each pair
+    return torch.nn.functional.max_pool1d(x, 2)
+
+
+x4 = torch.tensor([[1.0, 4.0, 3.0, 2.0]])
+J_pool = jacobian(pool, x4, vectorize=True)
+print("J_pool.reshape(2, 4) =", J_pool.reshape(2, 4))
+try:
+    jacobian(pool, x4, vectorize=True, strategy="forward-mode")
+except RuntimeError as error:
+    print(f"{type(error).__name__}: {error}")
+
 # %% several_inputs
 a, b = torch.tensor([2.0]), torch.tensor([3.0])
 J_a, J_b = jacobian(lambda a, b: torch.cat([a**2 + 3 * b, b**2 + 2 * a]), (a, b))

@@ -29,6 +29,8 @@ print("J_columns.T =", J_columns.T)
 # %% jacrev_jacfwd
 print("jacrev(f)(x) =", jacrev(f)(x))
 print("jacfwd(f)(x) =", jacfwd(f)(x))
+J_chunked = jacrev(f, chunk_size=1)(x)  # one row at a time
+print("jacrev(f, chunk_size=1)(x) =", J_chunked)
 
 # %% shapes
 torch.manual_seed(0)

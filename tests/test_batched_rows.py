@@ -24,3 +24,13 @@ def test_any_batch_of_weights_gives_w_times_J(device):
     ns, _ = run_cells("batched_rows", device)
     W = ns["W"].cpu().reshape(2, 2)
     assert torch.allclose(ns["WJ"].cpu().reshape(2, 2), W @ J)
+
+
+def test_prototype_vmap_falls_back_for_tanh_backward(device):
+    ns, out = run_cells("batched_rows", device)
+    assert ns["caught"]
+    assert all("batching rule for aten::tanh_backward." in str(w.message) for w in ns["caught"])
+    assert "UserWarning | no batching rule for aten::tanh_backward\n" in out["fallback"]
+    t = ns["t"].detach().cpu()
+    assert torch.allclose(ns["J_tanh"].cpu(), torch.func.jacrev(torch.tanh)(t))
+    assert not torch._C._debug_only_are_vmap_fallback_warnings_enabled()

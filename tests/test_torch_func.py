@@ -17,6 +17,11 @@ def test_vmapped_vjps_are_rows_and_vmapped_jvps_are_columns(device):
     assert torch.equal(ns["J_columns"].cpu(), J.T)
 
 
+def test_jacrev_in_chunks_gives_the_same_jacobian(device):
+    ns, _ = run_cells("torch_func", device)
+    assert torch.equal(ns["J_chunked"].cpu(), J)
+
+
 def test_jacrev_and_jacfwd_agree_on_every_shape(device):
     _, out = run_cells("torch_func", device)
     lines = out["shapes"].splitlines()
