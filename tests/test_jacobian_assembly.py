@@ -65,3 +65,15 @@ def test_row_loop_gives_the_hand_derived_jacobian_anywhere(x1, x2):
     ns["y"] = ns["f"](ns["x"])
     run_cells("jacobian_assembly", namespace=ns, only={"rows"})
     assert torch.allclose(ns["J"], hand_jacobian(x1, x2))
+
+
+def test_legacy_constructor_ignores_the_default_device(device):
+    _, out = run_cells("jacobian_assembly", device)
+    with torch.device("meta"):
+        assert torch.Tensor([[1, 0]]).device.type == "cpu"
+        assert torch.zeros(1, 2).device.type == "meta"
+    assert out["legacy_constructor"] == (
+        "torch.tensor(...).device: meta\n"
+        "torch.Tensor(...).device: cpu\n"
+        "RuntimeError: invalid gradient at index 0 - expected device meta but got cpu\n"
+    )
