@@ -107,6 +107,19 @@ for i in range(2):
     J_wrong[i] = x.grad.reshape(2)
 print("J_wrong =", J_wrong)  # row i = row 0 + ... + row i of J
 
+# %% jacobian_assembly_3
+import torch
+
+x = torch.tensor([[2.0, 3.0]], requires_grad=True)
+x1, x2 = x[:, 0], x[:, 1]
+y = torch.stack([x1**2 + 3 * x2, x2**2 + 2 * x1], dim=1)
+v = torch.tensor([1.0, 1.0])
+y.backward(v.reshape(1, 2))
+J = torch.tensor([[4.0, 3.0], [2.0, 6.0]])
+print("x.grad =", x.grad)  # v^T J = row 0 + row 1
+print("J @ v =", J @ v)  # J v = column 0 + column 1
+print("J - J.T =", J - J.T)  # v^T J - (J v)^T = v^T (J - J^T)
+
 # %% batched_rows_1
 import torch
 

@@ -32,3 +32,12 @@ try:
     y.backward(v_flat, retain_graph=True)
 except RuntimeError as error:
     print(f"{type(error).__name__}: {error}")
+
+# %% complex_grad
+z = torch.tensor(1 + 2j, requires_grad=True)
+w = z**2  # dw/dz = 2z = 2 + 4j
+v = torch.tensor(1j)
+w.backward(v)
+print("z.grad =", z.grad)
+print("v * conj(2z) =", v * (2 * z.detach()).conj())  # 1j * (2 - 4j)
+print("v * 2z =", v * 2 * z.detach())  # without the conjugate

@@ -108,6 +108,22 @@ def test_loop_without_zeroing_gives_running_sums_of_rows(device):
     assert torch.equal(ns["J_wrong"].cpu(), J.cumsum(dim=0))  # [[4, 3], [6, 9]]
 
 
+def test_v_transpose_J_differs_from_J_v_for_every_nonzero_v(device):
+    ns, out = solve("jacobian_assembly_3", device)
+    v = torch.tensor([1.0, 1.0])
+    assert torch.equal(ns["x"].grad.cpu(), torch.tensor([[6.0, 9.0]]))  # (4, 3) + (2, 6)
+    expected = jacrev(lambda x: torch.stack([x[0] ** 2 + 3 * x[1], x[1] ** 2 + 2 * x[0]]))(
+        torch.tensor([2.0, 3.0])
+    )
+    assert torch.equal(ns["x"].grad.cpu()[0], v @ expected)
+    assert torch.equal((ns["J"] @ ns["v"]).cpu(), torch.tensor([7.0, 8.0]))  # (4, 2) + (3, 6)
+    # vᵀJ = (Jv)ᵀ means vᵀ(J − Jᵀ) = 0; J − Jᵀ has determinant 1, so only v = 0 solves it
+    assert torch.linalg.det(ns["J"] - ns["J"].T).item() == 1.0
+    assert without_device(out["jacobian_assembly_3"]).startswith(
+        "x.grad = tensor([[6., 9.]])\nJ @ v = tensor([7., 8.])\n"
+    )
+
+
 # --- Lesson 5: batched-rows --------------------------------------------------------------
 
 

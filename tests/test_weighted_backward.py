@@ -3,7 +3,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import hand_jacobian, run_cells
+from conftest import hand_jacobian, run_cells, without_device
 
 J = hand_jacobian(2.0, 3.0)  # [[4, 3], [2, 6]]
 
@@ -57,3 +57,21 @@ def test_backward_with_v_equals_v_times_J(graph, v1, v2):
     x.grad = None
     y.backward(v, retain_graph=True)
     assert torch.allclose(x.grad.cpu(), v.cpu() @ J, rtol=1e-6, atol=1e-3)
+
+
+def test_complex_grad_is_conjugated(device):
+    ns, out = run_cells("weighted_backward", device)
+    # v·conj(dw/dz) with w = z², z = 1 + 2j, v = 1j: 1j·(2 − 4j) = 4 + 2j, by hand
+    assert ns["z"].grad.item() == 4 + 2j
+    # Independently, with real leaves: z = a + ib, w = (a² − b²) + i·2ab, and
+    # z.grad = ∂L/∂a + i·∂L/∂b for the real L = Re(conj(v)·w) = Im(w) when v = 1j
+    a = torch.tensor(1.0, requires_grad=True)
+    b = torch.tensor(2.0, requires_grad=True)
+    (2 * a * b).backward()
+    assert ns["z"].grad.item() == complex(a.grad.item(), b.grad.item())
+    assert ns["z"].grad.item() != 1j * 2 * (1 + 2j)  # not v·dw/dz
+    assert without_device(out["complex_grad"]) == (
+        "z.grad = tensor(4.+2.j)\n"
+        "v * conj(2z) = tensor(4.+2.j)\n"
+        "v * 2z = tensor(-4.+2.j)\n"
+    )
