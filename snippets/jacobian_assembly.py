@@ -54,7 +54,7 @@ x.grad = torch.zeros_like(x.grad)
 y.backward(torch.Tensor([[0, 1]]).to(x.device))
 J[1] = x.grad
 print(J)
-print("y.grad_fn:", y.grad_fn.name())
+print("y.grad_fn:", type(y.grad_fn).__name__)
 
 # %% article_jv
 e1 = torch.tensor([1.0, 0.0])  # the article's first v, as a vector
