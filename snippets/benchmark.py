@@ -92,13 +92,13 @@ results = {label: measure(device) for label, device in devices.items()}
 summary = {"torch": torch.__version__, "methods": list(METHODS), "devices": {}}
 for label, by_size in results.items():
     print(label, "| median ms")
-    columns = "".join(f"{i:>8}" for i in range(len(METHODS)))
+    columns = "".join(f" {i:>8}" for i in range(len(METHODS)))
     print(f"{'n→m':>9}{columns}  verdict")
     rows = summary["devices"][label] = []
     for size, quartiles in by_size.items():
         fastest, ties, speedup = verdict(quartiles)
         q1, median, q3 = ([quartiles[name][i] * 1e3 for name in METHODS] for i in range(3))
-        cells = "".join(f"{t:8.3f}" for t in median)
+        cells = "".join(f" {t:8.3f}" for t in median)  # a space even past 1 s
         tied = f" (tied: {', '.join(ties)})" if ties else ""
         print(f"{size:>9}{cells}  {fastest}{tied}, {speedup:.1f}x")
         rows.append(dict(size=size, ms=median, q1=q1, q3=q3,
