@@ -71,8 +71,9 @@ def run_cells(name, device="cpu", until=None, namespace=None, only=None):
 
 
 def without_device(text: str) -> str:
-    """A printed tensor as the CPU prints it: drop `, device='cuda:0'`."""
-    return re.sub(r", device='\w+(:\d+)?'", "", text)
+    """Printed text as the CPU prints it: drop `, device='cuda:0'`, and name the tensor
+    types of error messages as on the CPU (`torch.cuda.FloatTensor` -> `torch.FloatTensor`)."""
+    return re.sub(r", device='\w+(:\d+)?'", "", text).replace("torch.cuda.", "torch.")
 
 
 def hand_jacobian(x1: float, x2: float) -> torch.Tensor:
