@@ -41,7 +41,7 @@ def cuda(session: nox.Session) -> None:
 
 @nox.session
 def serve(session: nox.Session) -> None:
-    """Live preview at http://127.0.0.1:8000, re-running only the snippets you edit. `nox -s serve -- zh` for Chinese."""
+    """Live preview at http://127.0.0.1:8000/<path of site_url>, re-running only the snippets you edit. `nox -s serve -- zh` for Chinese."""
     session.install(*DOCS_DEPS)
     language = session.posargs[0] if session.posargs else "en"
     session.run("mkdocs", "serve", "--config-file", CONFIGS[language], env=ENV)

@@ -28,6 +28,7 @@ CUDA = pytest.param(
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "cuda: runs on a CUDA GPU (nox -s cuda)")
+    config.addinivalue_line("markers", "slow: builds the whole site twice (test_reproducible.py)")
 
 
 @pytest.fixture(scope="session", params=["cpu", CUDA])

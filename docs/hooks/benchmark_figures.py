@@ -79,7 +79,7 @@ def figure(methods: list[str], rows: list[dict], labels: dict) -> str:
         ax.legend(fontsize="small", ncols=3, loc="upper center", bbox_to_anchor=(0.5, -0.16))
         fig.tight_layout()
         svg = io.StringIO()
-        fig.savefig(svg, format="svg")
+        fig.savefig(svg, format="svg", metadata={"Date": None})  # no build time in the page
         plt.close(fig)
     text = svg.getvalue()
     return '<div class="benchmark-figure">' + text[text.index("<svg") :] + "</div>"
