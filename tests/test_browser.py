@@ -13,6 +13,8 @@ import pytest
 from test_site import SITE, page_urls
 
 sync_api = pytest.importorskip("playwright.sync_api")
+# axe-core itself (axe.min.js), bundled in the package: nothing is fetched.
+AXE_SCRIPT = pytest.importorskip("axe_playwright_python.base").AXE_SCRIPT
 CHROMIUM = shutil.which("chromium")
 pytestmark = pytest.mark.skipif(not CHROMIUM, reason="Chromium is not installed")
 # Without these, Chromium calls Google's hosts on start, which the outside-host check would see.
@@ -25,6 +27,7 @@ QUIET_CHROMIUM = [
 ]
 URLS = [f"/{u}/" if u else "/" for u in page_urls("en")]
 URLS += [f"/zh{u}" for u in URLS]
+PAGES = URLS + ["/404.html", "/zh/404.html"]
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -122,3 +125,64 @@ def test_switcher_leads_to_the_same_page(page, server, start, language, expected
     page.locator(f'a.md-select__link[hreflang="{language}"]').click()
     page.wait_for_load_state("networkidle")
     assert page.url == server + expected
+
+
+@pytest.fixture(scope="module")
+def axe_page(browser):
+    """One page for every accessibility check, with axe-core loaded into each document.
+
+    Material stores the colour scheme of the last page it showed; forgetting it before
+    each load lets the page follow the emulated system preference, as on a first visit.
+    """
+    page = browser.new_page()
+    page.add_init_script("localStorage.clear()")
+    page.add_init_script(AXE_SCRIPT)
+    yield page
+    page.close()
+
+
+# Only colours change with the colour scheme, so in dark mode only the colour rules run.
+AXE_OPTIONS = {
+    "light": {"resultTypes": ["violations"]},
+    "dark": {"resultTypes": ["violations"], "runOnly": ["color-contrast", "link-in-text-block"]},
+}
+MATERIAL_SCHEME = {"light": "default", "dark": "slate"}
+
+
+@pytest.mark.parametrize("scheme", AXE_OPTIONS)
+@pytest.mark.parametrize("url", PAGES)
+def test_axe_finds_no_serious_violation(axe_page, server, url, scheme):
+    """axe-core's serious and critical violations, on every page, in both colour schemes."""
+    axe_page.emulate_media(color_scheme=scheme)
+    axe_page.goto(server + url, wait_until="load")
+    # Two frames: the resize observers of Material and of focusable-scroll.js have run.
+    axe_page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    assert axe_page.evaluate("document.body.dataset.mdColorScheme") == MATERIAL_SCHEME[scheme]
+    results = axe_page.evaluate("options => axe.run(document, options)", AXE_OPTIONS[scheme])
+    serious = [
+        f"{url} ({scheme}): {violation['id']} ({violation['impact']}) at {node['target']}: "
+        + (node.get("failureSummary") or "").replace("\n", " ")
+        for violation in results["violations"]
+        if violation["impact"] in ("serious", "critical")
+        for node in violation["nodes"]
+    ]
+    assert serious == []
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        ("/benchmark/", "Median time per Jacobian of each method at each size n → m, on CPU"),
+        ("/zh/benchmark/", "CPU 上各方法在每种规模 n → m 下求一次雅可比矩阵的时间中位数"),
+    ],
+)
+def test_benchmark_figures_are_images_named_in_the_page_language(axe_page, server, url, name):
+    axe_page.goto(server + url, wait_until="load")
+    figures = axe_page.eval_on_selector_all(
+        ".benchmark-figure > svg",
+        "svgs => svgs.map(s => [s.getAttribute('role'), s.querySelector(':scope > title')?.textContent])",
+    )
+    assert figures  # one per measured device; CPU is always measured
+    assert all(role == "img" and title for role, title in figures)
+    # The name the browser gives the CPU figure, as a screen reader reads it.
+    assert axe_page.get_by_role("img", name=name, exact=True).count() == 1

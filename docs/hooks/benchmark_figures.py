@@ -7,6 +7,7 @@ A page holds, in its own language, a fenced block such as::
     data: benchmark/summary.json
     x_label: inputs n → outputs m
     y_label: median time per Jacobian (ms, log scale)
+    title: "Median time per Jacobian of each method at each size n → m, on {device}"
     size: n → m
     fastest: fastest
     tied: " tied with {}"
@@ -15,12 +16,15 @@ A page holds, in its own language, a fenced block such as::
     ```
 
 and this hook replaces it, for every device that was measured, with a heading naming
-the device, an inline SVG plot and a table of all the times. A block with
-``show: advice`` (the decision guide) gets one table per device instead, with only the
-recommended methods of each size: the fastest and those tied with it, and their times.
+the device, an inline SVG plot and a table of all the times. To assistive technology
+the plot is one image (``role="img"``), named by ``title`` in the page's language. A
+block with ``show: advice`` (the decision guide) gets one table per device instead, with
+only the recommended methods of each size: the fastest and those tied with it, and their
+times.
 The snippet computes the verdicts (fastest, ties, speed-up); this hook only lays them out.
 """
 
+import html
 import io
 import json
 
@@ -51,7 +55,8 @@ def render(summary: dict, labels: dict) -> str:
         if labels.get("show") == "advice":
             parts += advice(summary["methods"], rows, labels) + [""]
         else:
-            parts += [figure(summary["methods"], rows, labels), ""]
+            title = labels["title"].format(device=device)
+            parts += [figure(summary["methods"], rows, labels, title), ""]
             parts += table(summary["methods"], rows, labels) + [""]
     return "\n".join(parts)
 
@@ -61,7 +66,7 @@ def recommended(row: dict) -> list[str]:
     return [row["fastest"], *row["tied"]]
 
 
-def figure(methods: list[str], rows: list[dict], labels: dict) -> str:
+def figure(methods: list[str], rows: list[dict], labels: dict, title: str) -> str:
     import matplotlib
 
     matplotlib.use("svg")
@@ -82,7 +87,11 @@ def figure(methods: list[str], rows: list[dict], labels: dict) -> str:
         fig.savefig(svg, format="svg", metadata={"Date": None})  # no build time in the page
         plt.close(fig)
     text = svg.getvalue()
-    return '<div class="benchmark-figure">' + text[text.index("<svg") :] + "</div>"
+    text = text[text.index("<svg") :]
+    head = text.index(">") + 1  # the end of the <svg …> tag
+    title = html.escape(title)
+    text = f'{text[: head - 1]} role="img">\n <title>{title}</title>{text[head:]}'
+    return '<div class="benchmark-figure">' + text + "</div>"
 
 
 def table(methods: list[str], rows: list[dict], labels: dict) -> list[str]:
