@@ -53,7 +53,8 @@ print("x.grad =", x.grad)
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     print("y.grad:", y.grad)
-print(f"{caught[0].category.__name__}: {caught[0].message}")
+message = str(caught[0].message).split(" (Triggered internally")[0]  # drop torch's build path
+print(f"{caught[0].category.__name__}: {message}")
 
 # %% non_leaf_grad_fix
 z = f(x)
