@@ -20,3 +20,55 @@ y.backward(v, retain_graph=True)
 y.backward(v)
 print("y.grad =", y.grad)
 print("x.grad =", x.grad)
+
+# %% tracking_off_1
+import torch
+from torch.func import jacrev
+
+
+def f_x2_stopped(x):  # x2 is detached in both outputs
+    x1, x2 = x[0], x[1].detach()
+    return torch.stack([x1**2 + 3 * x2, x2**2 + 2 * x1])
+
+
+x = torch.tensor([2.0, 3.0])
+J = jacrev(f_x2_stopped)(x)
+print("J =", J)
+print("by hand:", torch.tensor([[2 * x[0], 0.0], [2.0, 0.0]]))
+
+# %% tracking_off_2
+import torch
+
+lin = torch.nn.Linear(2, 2)
+with torch.no_grad():
+    lin.weight.copy_(torch.tensor([[1.0, 2.0], [3.0, 4.0]]))
+    lin.bias.copy_(torch.tensor([0.5, -1.0]))
+lin.bias.requires_grad_(False)  # freeze b this time
+x = torch.tensor([2.0, 3.0], requires_grad=True)
+v = torch.tensor([1.0, -2.0])
+lin(x).backward(v)
+print("lin.weight.grad =", lin.weight.grad)
+print("torch.outer(v, x) =", torch.outer(v, x.detach()))
+print("lin.bias.grad:", lin.bias.grad, "| x.grad =", x.grad)
+
+# %% tracking_off_3
+import torch
+
+
+def g(x):  # R^2 -> R^2, two formulas
+    x1, x2 = x[0], x[1]
+    if x.sum() > 0:
+        return torch.stack([x1**2 + 3 * x2, x2**2 + 2 * x1])
+    return torch.stack([x1 * x2, x1 - x2])
+
+
+x = torch.tensor([1.0, -1.0])  # x.sum() == 0: not > 0
+print("x.sum() > 0:", bool(x.sum() > 0))
+print("jacrev(g)(x) =", torch.func.jacrev(g)(x))
+
+
+def first(x):  # the first formula, at any x
+    return torch.stack([x[0] ** 2 + 3 * x[1], x[1] ** 2 + 2 * x[0]])
+
+
+print("first formula's J:", torch.func.jacrev(first)(x))

@@ -1,8 +1,9 @@
-"""The solutions of the exercises of the lessons on the rest of autograd (issue 8)."""
+"""The solutions of the exercises of lessons 14 and later, against hand-derived values and jacrev."""
 
 import torch
+from torch.func import jacrev
 
-from conftest import hand_jacobian, run_cells
+from conftest import hand_jacobian, run_cells, without_device
 
 J = hand_jacobian(2.0, 3.0)  # [[4, 3], [2, 6]]
 V = torch.tensor([[0.5, -2.0]])
@@ -28,3 +29,42 @@ def test_hooks_2_retained_grad_accumulates_like_a_leaf(device):
     assert torch.equal(ns["y"].grad.cpu(), 2 * V)
     assert torch.equal(ns["x"].grad.cpu(), 2 * V @ J)
     assert "y.grad = tensor([[ 1., -4.]])" in out["hooks_2"]
+
+
+# --- Lesson 16: turning tracking off --------------------------------------------------
+
+
+def test_tracking_off_1_detaching_x2_zeroes_its_column(device):
+    ns, out = solve("tracking_off_1", device)
+    expected = hand_jacobian(2.0, 3.0)
+    expected[:, 1] = 0.0  # dy/dx2 is gone from both rows: [[4, 0], [2, 0]]
+    assert torch.equal(ns["J"].cpu(), expected)
+    text = without_device(out["tracking_off_1"])
+    assert text.startswith("J = tensor([[4., 0.],\n        [2., 0.]])")
+
+
+def test_tracking_off_2_frozen_bias_leaves_outer_product_in_weight(device):
+    ns, out = solve("tracking_off_2", device)
+    lin, x, v = ns["lin"], ns["x"].detach().cpu(), ns["v"].cpu()
+    assert lin.bias.grad is None
+    # d(v . (W x + b))/dW_ij = v_i x_j, by hand: [[1·2, 1·3], [-2·2, -2·3]]
+    assert torch.equal(lin.weight.grad.cpu(), torch.tensor([[2.0, 3.0], [-4.0, -6.0]]))
+    W = lin.weight.detach().cpu()
+    assert torch.equal(jacrev(lambda W: v @ (W @ x))(W), lin.weight.grad.cpu())
+    assert torch.equal(ns["x"].grad.cpu(), v @ W)
+    assert "lin.bias.grad: None | x.grad = tensor([-5., -6.])" in without_device(out["tracking_off_2"])
+
+
+def test_tracking_off_3_zero_sum_takes_the_second_branch(device):
+    ns, out = solve("tracking_off_3", device)
+    x1, x2 = 1.0, -1.0
+    expected = torch.tensor([[x2, x1], [1.0, -1.0]])  # J of (x1 x2, x1 - x2)
+    assert not torch.equal(expected, hand_jacobian(x1, x2))  # the first branch differs
+    assert torch.equal(jacrev(ns["g"])(ns["x"]).cpu(), expected)
+    assert torch.equal(jacrev(ns["g"])(torch.tensor([2.0, 3.0])).cpu(), hand_jacobian(2.0, 3.0))
+    assert torch.equal(jacrev(ns["first"])(ns["x"]).cpu(), hand_jacobian(x1, x2))
+    assert without_device(out["tracking_off_3"]) == (
+        "x.sum() > 0: False\n"
+        "jacrev(g)(x) = tensor([[-1.,  1.],\n        [ 1., -1.]])\n"
+        "first formula's J: tensor([[ 2.,  3.],\n        [ 2., -2.]])\n"
+    )
