@@ -1,6 +1,7 @@
 """docs/hooks/notebook_pages.py: mkdocs-jupyter's output with a reused exporter, and the
 notebook styles cut down to the rules in use."""
 
+import re
 import sys
 from pathlib import Path
 
@@ -10,6 +11,7 @@ pytest.importorskip("mkdocs_jupyter", reason="the hook needs the docs dependenci
 sys.path.insert(0, str(__import__("conftest").ROOT / "docs" / "hooks"))
 import notebook_pages  # noqa: E402
 from mkdocs_jupyter import nbconvert2  # noqa: E402
+from mkdocs_jupyter.config import settings  # noqa: E402
 
 NOTEBOOK = """{
  "cells": [
@@ -33,7 +35,14 @@ def test_the_reused_exporter_renders_what_mkdocs_jupyter_renders(tmp_path):
     # mkdocs-jupyter then appends the Pygments CSS once more, as a Python list; we do not.
     fresh = fresh[: fresh.rindex("<style>")].rstrip()
     for _ in range(2):  # the second time with the exporter built the first time
-        assert notebook_pages.nb2html(str(path), **OPTIONS).rstrip() == fresh
+        ours = notebook_pages.nb2html(str(path), **OPTIONS)
+        assert 0 < len(ours) < len(fresh) / 5 and ours.count('<style data-file="') == 2
+        inlined = re.sub(  # as nbconvert's include_css would have put them
+            r'<style data-file="([^"]+)"></style>',
+            lambda m: '<style type="text/css">\n%s</style>' % Path(settings.templates_dir, m[1]).read_text(),
+            ours,
+        )
+        assert inlined.rstrip() == fresh
         assert notebook_pages.nb2md(str(path)) == nbconvert2.nb2md(str(path))
     assert notebook_pages.html_exporter.cache_info().currsize == 1
 
