@@ -123,12 +123,8 @@ def test_cache_key_covers_torch_version_and_device(tree, monkeypatch):
     path = tree[0] / "first.py"
     on_cpu = pipeline.cache_key(path, "cpu")
     assert pipeline.cache_key(path, "cuda") != on_cpu
-    real_version = pipeline.importlib.metadata.version
-    monkeypatch.setattr(
-        pipeline.importlib.metadata,
-        "version",
-        lambda name: "0.0.1" if name == "torch" else real_version(name),
-    )
+    assert pipeline.torch_version() == pipeline.importlib.metadata.version("torch")
+    monkeypatch.setattr(pipeline, "torch_version", lambda: "0.0.1")
     assert pipeline.cache_key(path, "cpu") != on_cpu
 
 

@@ -1,5 +1,6 @@
 """The pages' sources and the built site (site/, from `nox -s docs`)."""
 
+import gzip
 import html
 import json
 import re
@@ -132,7 +133,8 @@ def test_notebook_downloads_carry_outputs_and_the_script(language, name):
     script = (folder / f"{name}.py").read_text(encoding="utf-8")
     assert script == (ROOT / "snippets" / f"{name}.py").read_text(encoding="utf-8")
     page = (folder / "index.html").read_text(encoding="utf-8")
-    assert f'href="{name}.ipynb" download' in page and f'href="{name}.py" download' in page
+    for suffix in (".ipynb", ".py"):
+        assert re.search(rf'<a [^>]*href="{name}\{suffix}"[^>]*\bdownload>', page), suffix
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -143,11 +145,73 @@ def test_notebook_page_shows_outputs(language):
 
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("page", PAGES)
-def test_lesson_pages_link_to_their_notebook(language, page):
+def test_lesson_pages_offer_their_notebook_and_downloads_before_the_text(language, page):
     name = page.replace("-", "_")
+    page_html = built(language, page)
     if name not in SNIPPETS:  # the home page and the decision guide
+        assert "notebook-downloads" not in page_html
         return
-    assert f'href="../notebooks/{name}/"' in built(language, page)
+    links = page_html.split('<div class="notebook-downloads">', 1)[1].split("</div>", 1)[0]
+    assert page_html.index("notebook-downloads") < page_html.index("<h1")
+    folder = f"../notebooks/{name}/"
+    assert f'href="{folder}"' in links
+    assert f'href="{folder}{name}.ipynb"' in links and f'href="{folder}{name}.py"' in links
+    assert "Open this lesson as a notebook" not in page_html  # the old button at the bottom
+    solutions = {"en": "Solutions as a notebook", "zh": "参考答案笔记本"}[language]
+    assert re.search(rf'href="\.\./notebooks/exercises_\w+/">{solutions}<', links)
+
+
+def titles(page_html):
+    h1 = re.search(r"<h1[^>]*>(.*?)</h1>", page_html, re.DOTALL)[1]
+    return text_of(h1).strip("¶ \n"), html.unescape(re.search(r"<title>(.*?)</title>", page_html)[1])
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_notebook_pages_carry_their_lesson_title_in_the_page_language(language):
+    root = LANGUAGES[language]
+    lesson, notebook = built(language, "jacobian-assembly"), (root / "notebooks" / "jacobian_assembly" / "index.html").read_text()
+    suffix = {"en": " (notebook)", "zh": "（笔记本）"}[language]
+    lesson_title = {"en": "4. The Jacobian, one row at a time", "zh": "4. 逐行组装雅可比矩阵"}[language]
+    assert lesson_title in titles(lesson)[1]
+    assert titles(notebook)[0] == lesson_title + suffix
+    assert titles(notebook)[1].startswith(lesson_title + suffix)
+    assert 'href="../../jacobian-assembly/"' in notebook  # back to the lesson
+    exercises = (root / "notebooks" / "exercises_backward" / "index.html").read_text()
+    assert titles(exercises)[0].startswith({"en": "Exercise solutions", "zh": "练习参考答案"}[language])
+    for name in SNIPPETS:  # no notebook page is titled after its file
+        page_html = (root / "notebooks" / name / "index.html").read_text(encoding="utf-8")
+        assert titles(page_html)[0].endswith(suffix), name
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_nav_lists_no_file_name(language):
+    nav = built(language, "index").split('<nav class="md-nav md-nav--primary"', 1)[1].split("</nav>", 1)[0]
+    labels = [text_of(label).strip() for label in re.findall(r'<span class="md-ellipsis">(.*?)</span>', nav, re.DOTALL)]
+    assert labels and not [label for label in labels if re.fullmatch(r"[a-z0-9_]+", label)]
+    assert "notebooks/" not in nav
+
+
+# --- Page weight ------------------------------------------------------------------------
+
+PAGE_LIMIT = 30 * 1024  # bytes, gzipped
+
+
+@pytest.mark.parametrize("page_file", all_html(), ids=lambda p: str(p.relative_to(SITE)))
+def test_every_page_is_at_most_30_kb_gzipped(page_file):
+    assert len(gzip.compress(page_file.read_bytes())) <= PAGE_LIMIT
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_notebook_pages_link_one_stylesheet_instead_of_inline_styles(language):
+    root = LANGUAGES[language]
+    stylesheet = root / "assets" / "stylesheets" / "notebook.css"
+    css = stylesheet.read_text(encoding="utf-8")
+    assert ".jupyter-wrapper" in css and ".highlight-ipynb" in css and len(css) < 100_000
+    for name in SNIPPETS:
+        page = (root / "notebooks" / name / "index.html").read_text(encoding="utf-8")
+        assert "<style" not in page, name
+        assert '<link rel="stylesheet" href="../../assets/stylesheets/notebook.css">' in page
+    assert "notebook.css" not in built(language, "jacobian-assembly")  # lessons do not need it
 
 
 def measured():

@@ -38,6 +38,7 @@ version and the device (``DOCS_DEVICE``, default ``cpu``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib.metadata
 import io
@@ -152,11 +153,17 @@ def helper_files(snippets_dir: Path) -> list[Path]:
     )
 
 
+@functools.cache
+def torch_version() -> str:
+    """Looked up once: importlib.metadata parses torch's METADATA file on every call."""
+    return importlib.metadata.version("torch")
+
+
 def cache_key(path: Path, device: str) -> str:
     digest = hashlib.sha256()
     for part in (
         Path(__file__).read_bytes(),  # how outputs are made and rendered
-        f"torch=={importlib.metadata.version('torch')}".encode(),
+        f"torch=={torch_version()}".encode(),
         f"device={device}".encode(),
         f"python={sys.version_info[:2]}".encode(),
     ):
@@ -363,7 +370,7 @@ def write_outputs(
             "source": f"snippets/{path.name}",
             "key": key,
             "device": device,
-            "torch": importlib.metadata.version("torch"),
+            "torch": torch_version(),
         },
     }
     for nb_cell in notebook.cells:
