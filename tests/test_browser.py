@@ -7,9 +7,11 @@ import functools
 import http.server
 import shutil
 import threading
+from urllib.parse import urlparse
 
 import pytest
 
+from test_links import SITE_URL
 from test_site import SITE, page_urls
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -30,17 +32,27 @@ URLS += [f"/zh{u}" for u in URLS]
 PAGES = URLS + ["/404.html", "/zh/404.html"]
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
+SUB_PATH = urlparse(SITE_URL).path.rstrip("/")  # e.g. /<repo>, as GitHub Pages serves it
+
+
+class SubPathHandler(http.server.SimpleHTTPRequestHandler):
+    """site/ served under the path of site_url, as it is published; 404.html for the rest."""
+
+    def translate_path(self, path):
+        inside = path.startswith(SUB_PATH + "/")
+        return super().translate_path(path[len(SUB_PATH):] if inside else "/404.html")
+
     def log_message(self, *args):
         pass
 
 
 @pytest.fixture(scope="module")
 def server():
-    handler = functools.partial(QuietHandler, directory=str(SITE))
+    """The site's root URL under the sub-path (no trailing slash)."""
+    handler = functools.partial(SubPathHandler, directory=str(SITE))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    yield f"http://127.0.0.1:{httpd.server_address[1]}{SUB_PATH}"
     httpd.shutdown()
 
 
@@ -107,7 +119,7 @@ def test_search_finds_the_page(page, server, start, query, expected):
     results = page.eval_on_selector_all(
         ".md-search-result__item a", "links => links.map(a => new URL(a.href).pathname)"
     )
-    assert expected in results
+    assert SUB_PATH + expected in results
 
 
 @pytest.mark.parametrize(
