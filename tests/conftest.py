@@ -71,6 +71,11 @@ def run_cells(name, device="cpu", until=None, namespace=None, only=None):
     return namespace, outputs
 
 
+def cpu(namespace: dict, *names: str) -> list[torch.Tensor]:
+    """The named tensors of a snippet's namespace, detached and on the CPU."""
+    return [namespace[name].detach().cpu() for name in names]
+
+
 def without_device(text: str) -> str:
     """Printed text as the CPU prints it: drop `, device='cuda:0'`, and name the tensor
     types of error messages as on the CPU (`torch.cuda.FloatTensor` -> `torch.FloatTensor`)."""

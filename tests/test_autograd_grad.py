@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.func import hessian, jacrev, vjp
 
-from conftest import hand_jacobian, run_cells, without_device
+from conftest import cpu, hand_jacobian, run_cells, without_device
 
 J = hand_jacobian(2.0, 3.0)  # [[4, 3], [2, 6]]
 V = torch.tensor([0.5, -2.0])  # lesson 2's v
@@ -16,10 +16,6 @@ J_Z = torch.tensor([[3.0, 2.0], [1.0, -1.0], [0.0, 27.0]])  # z = (x1 x2, x1 - x
 @pytest.fixture(scope="module")
 def lesson(device):
     return run_cells("autograd_grad", device)
-
-
-def cpu(ns, *names):
-    return [ns[name].detach().cpu() for name in names]
 
 
 def test_grad_outputs_is_v_and_gives_v_times_J(lesson):

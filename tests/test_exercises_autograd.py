@@ -3,7 +3,7 @@
 import torch
 from torch.func import grad, jacrev, vjp
 
-from conftest import hand_jacobian, run_cells, without_device
+from conftest import cpu, hand_jacobian, run_cells, without_device
 
 J = hand_jacobian(2.0, 3.0)  # [[4, 3], [2, 6]]
 V = torch.tensor([[0.5, -2.0]])
@@ -12,10 +12,6 @@ V = torch.tensor([[0.5, -2.0]])
 def solve(cell, device):
     """Run the snippet up to this exercise's cell; each solution stands alone."""
     return run_cells("exercises_autograd", device, until=cell)
-
-
-def cpu(ns, *names):
-    return [ns[name].detach().cpu() for name in names]
 
 
 # --- Lesson 14: torch.autograd.grad ---------------------------------------------------

@@ -6,16 +6,14 @@ import pytest
 import torch
 from torch.func import grad, hessian, jacrev
 
-from conftest import ROOT, SNIPPETS_DIR, hand_jacobian, run_cells, snippet_cells, without_device
+from conftest import (
+    ROOT, SNIPPETS_DIR, cpu, hand_jacobian, run_cells, snippet_cells, without_device,
+)
 
 
 def solve(cell, device):
     """Run the snippet up to this exercise's cell; each solution stands alone."""
     return run_cells("exercises_toolkit", device, until=cell)
-
-
-def cpu(ns, *names):
-    return [ns[name].detach().cpu() for name in names]
 
 
 def test_error_cells_are_the_two_pitfall_exercises():

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.func import grad, jacrev
 
-from conftest import hand_jacobian, run_cells, without_device
+from conftest import cpu, hand_jacobian, run_cells, without_device
 
 J = hand_jacobian(2.0, 3.0)  # [[4, 3], [2, 6]]
 Y = torch.tensor([13.0, 13.0])  # f(2, 3) = (4 + 9, 9 + 4)
@@ -16,10 +16,6 @@ Y = torch.tensor([13.0, 13.0])  # f(2, 3) = (4 + 9, 9 + 4)
 @pytest.fixture(scope="module")
 def lesson(device):
     return run_cells("tracking_off", device)
-
-
-def cpu(ns, *names):
-    return [ns[name].detach().cpu() for name in names]
 
 
 def test_setup_jacobian_from_the_row_loop_is_the_hand_derived_J(lesson):
