@@ -66,7 +66,7 @@ def verdict(quartiles):  # {method: (q1, median, q3)} -> (fastest, tied, speedup
     return fastest, ties, median("row loop") / best
 
 
-# %% measure
+# %% measure timed=true
 def measure(device):  # {"n→m": {method: (q1, median, q3) in seconds}}
     results = {}
     for n, m in SIZES:

@@ -264,3 +264,35 @@ def test_pipeline_and_tests_read_the_same_cells(name):
     for cell in cells:  # and the tests compile each cell at its line in the file
         code = snippet_cells(name)[cell.name]
         assert len(code) - len(code.lstrip("\n")) == cell.line - 1
+
+
+def test_snippets_run_side_by_side_and_a_timed_one_alone_after_them(tree, monkeypatch):
+    """Each snippet notes when it ran; a timed one must not overlap any other."""
+    monkeypatch.setattr(pipeline, "cpu_cores", lambda: 2)
+    log = tree[0].parent / "log"
+    log.mkdir()
+    note = f"""
+        import pathlib, time
+        began = time.time()
+        time.sleep(0.5)
+        pathlib.Path({str(log)!r}, NAME).write_text(f"{{began}} {{time.time()}}")
+    """
+    for name in ("first", "second", "third"):
+        write(tree[0], name, f"# %% note\nNAME = {name!r}\n" + textwrap.dedent(note))
+    write(tree[0], "timer", f"# %% note timed=true\nNAME = 'timer'\n" + textwrap.dedent(note))
+    report = run(tree)
+    assert (len(report.ran), report.failed) == (4, [])
+    spans = {p.name: tuple(map(float, p.read_text().split())) for p in log.iterdir()}
+    timer = spans.pop("timer")
+    assert all(end <= timer[0] for _, end in spans.values())  # the others had finished
+    first, second = spans["first"], spans["second"]
+    assert first[0] < second[1] and second[0] < first[1]  # two ran at the same time
+
+
+def test_unknown_cell_metadata_fails(tree):
+    write(tree[0], "first", """
+        # %% setup timing=true
+        print(1)
+    """)
+    report = run(tree)
+    assert "unknown cell metadata" in report.failed[0] and "first.py:1" in report.failed[0]

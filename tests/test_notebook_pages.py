@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
 
 pytest.importorskip("mkdocs_jupyter", reason="the hook needs the docs dependencies")
 sys.path.insert(0, str(__import__("conftest").ROOT / "docs" / "hooks"))
@@ -28,9 +29,17 @@ OPTIONS = dict(execute=False, kernel_name="", theme="", allow_errors=False, incl
                custom_mathjax_url="")
 
 
-def test_the_reused_exporter_renders_what_mkdocs_jupyter_renders(tmp_path):
+PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+WITH_IMAGE = NOTEBOOK.replace(
+    '"outputs": [',
+    '"outputs": [{"output_type": "display_data", "metadata": {}, "data": {"image/png": "%s"}}, ' % PNG,
+)
+
+
+@pytest.mark.parametrize("notebook", [NOTEBOOK, WITH_IMAGE], ids=["text", "image"])
+def test_the_reused_exporter_renders_what_mkdocs_jupyter_renders(tmp_path, notebook):
     path = tmp_path / "example.ipynb"
-    path.write_text(NOTEBOOK, encoding="utf-8")
+    path.write_text(notebook, encoding="utf-8")
     fresh = nbconvert2.nb2html(str(path), **OPTIONS)
     # mkdocs-jupyter then appends the Pygments CSS once more, as a Python list; we do not.
     fresh = fresh[: fresh.rindex("<style>")].rstrip()
@@ -42,6 +51,9 @@ def test_the_reused_exporter_renders_what_mkdocs_jupyter_renders(tmp_path):
             lambda m: '<style type="text/css">\n%s</style>' % Path(settings.templates_dir, m[1]).read_text(),
             ours,
         )
+        if "<img" not in ours:  # printed by BeautifulSoup, as nbconvert does, it is the same
+            assert 'tabindex="0"' in ours
+            inlined = str(BeautifulSoup(inlined, features="html.parser"))
         assert inlined.rstrip() == fresh
         assert notebook_pages.nb2md(str(path)) == nbconvert2.nb2md(str(path))
     assert notebook_pages.html_exporter.cache_info().currsize == 1

@@ -12,6 +12,9 @@ A snippet is a plain Python file in ``snippets/`` split into named percent cells
     except RuntimeError as error:
         print(f"{type(error).__name__}: {error}")
 
+A snippet that times something says so in one cell header, ``# %% setup timed=true``,
+so that it runs alone (see run_all).
+
 A cell that demonstrates an error catches it itself, so that the file still runs as a
 script, and declares it with ``raises=``: the build then checks that this exception was
 really raised in the cell (and no other one), and that the cell printed it as
@@ -29,7 +32,8 @@ For each snippet this module writes, under ``.cache/snippets/``:
 
 Torch is imported once per build, in this process; each snippet that needs running then
 runs in a fork of it, in a fresh namespace, so nothing a snippet changes (torch settings,
-seeds, imported modules, the working directory) reaches the next one or MkDocs. A
+seeds, imported modules, the working directory) reaches the next one or MkDocs. The
+forks run side by side, one per CPU core; the timed snippets run after them, alone. A
 snippet is skipped when its cache key is unchanged: the key covers its source, every
 other file in ``snippets/`` (the helpers and data it may use), this file, the torch
 version and the device (``DOCS_DEVICE``, default ``cpu``).
@@ -48,6 +52,7 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 import time
 import traceback
 import warnings
@@ -82,6 +87,20 @@ class Cell:
     line: int  # line of the cell's first code line in the snippet file
     raises: str | None
     export: str | None
+    timed: bool
+
+
+@dataclass
+class Job:
+    """A snippet to run, and where its run stands."""
+
+    path: Path
+    notebook: nbformat.NotebookNode
+    cells: list[Cell]
+    key: str
+    timed: bool  # it measures time: it runs alone
+    started: float = 0.0
+    report: str = ""  # the file its process reports in
 
 
 @dataclass
@@ -122,13 +141,14 @@ def read_cells(path: Path) -> tuple[nbformat.NotebookNode, list[Cell]]:
         name = meta.get("title", "")
         if cell.cell_type != "code" or not CELL_NAME.fullmatch(name):
             raise SnippetError(f"{where}:{header}: each cell needs a header '# %% <name>'")
-        if set(meta) - {"title", "raises", "export"} - JUPYTEXT_METADATA:
+        if set(meta) - {"title", "raises", "export", "timed"} - JUPYTEXT_METADATA:
             raise SnippetError(f"{where}:{header}: unknown cell metadata {dict(meta)}")
         if name in {c.name for c in cells}:
             raise SnippetError(f"{where}:{header}: cell name '{name}' is used twice")
         first_code_line = header + 1
         cells.append(
-            Cell(name, cell.source, first_code_line, meta.get("raises"), meta.get("export"))
+            Cell(name, cell.source, first_code_line, meta.get("raises"), meta.get("export"),
+                 meta.get("timed") is True)
         )
     return notebook, cells
 
@@ -185,41 +205,68 @@ def is_cached(path: Path, key: str, cache_dir: Path) -> bool:
 # --- Executing ------------------------------------------------------------------------
 
 
-def execute(path: Path, cells: list[Cell], device: str) -> tuple[list[str], dict]:
-    """Run the snippet in a fork of this process; return each cell's output and the exports.
+def execute_all(jobs: list[Job], device: str, workers: int):
+    """Run each job's snippet in a fork of this process, at most ``workers`` at a time, and
+    yield each job with its outputs and exports, or with the SnippetError that ended it.
 
-    The fork has torch imported already and throws away whatever the snippet changes.
-    Where there is no fork (Windows), the snippet runs in this process instead.
+    A fork has torch imported already and throws away whatever the snippet changes. It
+    reports in a file, read once it has exited. Where there is no fork (Windows), the
+    snippets run one after another in this process instead.
     """
     if not hasattr(os, "fork"):
-        return run_cells(path, cells, device)
-    read_end, write_end = os.pipe()
+        for job in jobs:
+            job.started = time.perf_counter()
+            try:
+                yield job, run_cells(job.path, job.cells, device)
+            except SnippetError as error:
+                yield job, error
+        return
+    waiting, running = list(jobs), {}
+    while waiting or running:
+        while waiting and len(running) < workers:
+            job = waiting.pop(0)
+            job.started = time.perf_counter()
+            running[fork(job, device)] = job
+        pid, status = os.wait()
+        if pid in running:
+            job = running.pop(pid)
+            yield job, collect(job, status)
+
+
+def fork(job: Job, device: str) -> int:
+    """Start the job's snippet in a child process; return its pid."""
+    fd, job.report = tempfile.mkstemp(prefix=f"{job.path.stem}-", suffix=".json")
     with warnings.catch_warnings():
         # Python 3.12+ warns that torch's helper thread makes fork() unsafe in general;
         # torch's own DataLoader forks after `import torch` in the same way.
         warnings.simplefilter("ignore", DeprecationWarning)
         pid = os.fork()
-    if pid == 0:  # the child: run, report through the pipe, and leave without cleanup
-        os.close(read_end)
-        try:
-            outputs, exports = run_cells(path, cells, device)
-            result = {"outputs": outputs, "exports": exports}
-        except SnippetError as error:
-            result = {"error": str(error)}
-        except BaseException as error:
-            result = {"error": f"{display_path(path)}:1: {type(error).__name__}: {error}"}
-        with os.fdopen(write_end, "w", encoding="utf-8") as pipe:
-            json.dump(result, pipe)
-        os._exit(0)
-    os.close(write_end)
-    with os.fdopen(read_end, encoding="utf-8") as pipe:
-        report = pipe.read()
-    _, status = os.waitpid(pid, 0)
-    if not report:
-        raise SnippetError(f"{display_path(path)}:1: the process running it died ({status=})")
-    result = json.loads(report)
+    if pid:
+        os.close(fd)
+        return pid
+    # The child: run, report, and leave without cleanup.
+    try:
+        outputs, exports = run_cells(job.path, job.cells, device)
+        result = {"outputs": outputs, "exports": exports}
+    except SnippetError as error:
+        result = {"error": str(error)}
+    except BaseException as error:
+        result = {"error": f"{display_path(job.path)}:1: {type(error).__name__}: {error}"}
+    with os.fdopen(fd, "w", encoding="utf-8") as report:
+        json.dump(result, report)
+    os._exit(0)
+
+
+def collect(job: Job, status: int) -> tuple[list[str], dict] | SnippetError:
+    """What the child that ran the job reported."""
+    report = Path(job.report)
+    text = report.read_text(encoding="utf-8")
+    report.unlink()
+    if not text:
+        return SnippetError(f"{display_path(job.path)}:1: the process running it died ({status=})")
+    result = json.loads(text)
     if "error" in result:
-        raise SnippetError(result["error"])
+        return SnippetError(result["error"])
     return result["outputs"], result["exports"]
 
 
@@ -401,41 +448,67 @@ def import_torch() -> None:
     began = time.perf_counter()
     import torch
 
-    with contextlib.suppress(ImportError):  # imported lazily by torch.func, the optimizers
+    with contextlib.suppress(ImportError), warnings.catch_warnings():
+        # torch's own modules call its deprecated torch.jit.script while they load.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        # imported lazily by torch.func and the optimizers, and by forward mode:
         import torch._dynamo  # noqa: F401
-        import torch._decomp.decompositions_for_jvp  # noqa: F401  (and by forward mode)
+        import torch._decomp.decompositions_for_jvp  # noqa: F401
     log.info(f"imported torch {torch.__version__} in {time.perf_counter() - began:.1f} s")
 
 
 def run_all(snippets_dir: Path, cache_dir: Path, device: str) -> Report:
-    """Bring every snippet's outputs up to date, printing each one's status as it goes."""
+    """Bring every snippet's outputs up to date, printing each one's status as it goes.
+
+    The snippets that need running run side by side, one per CPU core. Those that time
+    something (``timed=true`` in a cell header) run afterwards, alone, one at a time, so
+    that nothing else competes with their measurements.
+    """
     start = time.perf_counter()
     snippets = snippet_paths(snippets_dir)
     remove_stale(snippets, cache_dir)
     forget_compiled_helpers(snippets_dir)
     report = Report([], [], [], 0.0)
+    jobs = []
     for path in snippets:
         where = display_path(path)
         try:
             notebook, cells = read_cells(path)
             key = cache_key(path, device)
-            if is_cached(path, key, cache_dir):
-                log.info(f"{where}: cached")
-                report.cached.append(where)
-                continue
-            if "torch" not in sys.modules:
-                import_torch()
-            began = time.perf_counter()
-            outputs, exports = execute(path, cells, device)
-            write_outputs(path, notebook, cells, outputs, exports, key, device, cache_dir)
-            log.info(f"{where}: ran in {time.perf_counter() - began:.2f} s")
-            report.ran.append(where)
         except SnippetError as error:
             log.error(f"{where}: failed: {error}")
             report.failed.append(str(error))
+            continue
+        if is_cached(path, key, cache_dir):
+            log.info(f"{where}: cached")
+            report.cached.append(where)
+        else:
+            jobs.append(Job(path, notebook, cells, key, any(c.timed for c in cells)))
+    if jobs and "torch" not in sys.modules:
+        import_torch()
+    side_by_side = [job for job in jobs if not job.timed]
+    alone = [job for job in jobs if job.timed]
+    for batch, workers in ((side_by_side, cpu_cores()), (alone, 1)):
+        for job, result in execute_all(batch, device, workers):
+            where = display_path(job.path)
+            if isinstance(result, SnippetError):
+                log.error(f"{where}: failed: {result}")
+                report.failed.append(str(result))
+                continue
+            outputs, exports = result
+            write_outputs(job.path, job.notebook, job.cells, outputs, exports, job.key, device, cache_dir)
+            log.info(f"{where}: ran in {time.perf_counter() - job.started:.2f} s")
+            report.ran.append(where)
     report.seconds = time.perf_counter() - start
     log.info(report.summary())
     return report
+
+
+def cpu_cores() -> int:
+    """The CPU cores this process may use."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1  # pragma: no cover (macOS, Windows)
 
 
 # --- MkDocs events --------------------------------------------------------------------
