@@ -9,7 +9,7 @@ y = torch.stack([x1**2 + 3 * x2, x2**2 + 2 * x1], dim=1)  # shape (1, 2)
 v = torch.tensor([[1.0, 0.0]])
 print("x.grad =", x.grad)
 
-# %% accumulate
+# %% accumulate graph="y"
 y.backward(v, retain_graph=True)
 print("x.grad =", x.grad)
 y.backward(v, retain_graph=True)
@@ -55,7 +55,7 @@ y.backward(v, retain_graph=True)
 x.grad = torch.zeros_like(x.grad)
 print("x.grad =", x.grad)
 
-# %% last_backward
+# %% last_backward graph="y"
 y.backward(v)  # retain_graph=False: the saved tensors are freed
 print("x.grad =", x.grad)
 

@@ -42,7 +42,7 @@ try:
 except RuntimeError as error:
     print(f"{type(error).__name__}: {error}")
 
-# %% article_code
+# %% article_code graph="y"
 x = torch.tensor([[2., 3.]], requires_grad=True)  # the article has [[2.3]]
 J = torch.zeros(2, 2)
 y = torch.zeros(1, 2)

@@ -8,7 +8,7 @@ print("x.requires_grad:", x.requires_grad)
 print("x.grad_fn:", x.grad_fn)
 print("x.grad:", x.grad)
 
-# %% output
+# %% output graph="y"
 x1, x2 = x[:, 0], x[:, 1]  # shape (1,) each
 y = torch.stack([x1**2 + 3 * x2, x2**2 + 2 * x1], dim=1)  # shape (1, 2)
 print("y =", y)

@@ -28,7 +28,10 @@ For each snippet this module writes, under ``.cache/snippets/``:
 * ``notebooks/<snippet>.ipynb``: the executed notebook, which mkdocs-jupyter renders as a
   page and offers for download, next to the ``.py``;
 * ``<snippet>/<name>.json``: for a cell declared ``export="<name>"``, the JSON value of its
-  variable ``<name>`` after the cell, for a page to draw (see benchmark_figures.py).
+  variable ``<name>`` after the cell, for a page to draw (see benchmark_figures.py);
+* ``<snippet>/<cell>.graph.json``: for a cell declared ``graph="y"``, the autograd graph
+  of its tensor ``y`` as it is right after the cell, for a page to draw (see
+  autograd_graphs.py and walk_graph).
 
 Torch is imported once per build, in this process; each snippet that needs running then
 runs in a fork of it, in a fresh namespace, so nothing a snippet changes (torch settings,
@@ -88,6 +91,7 @@ class Cell:
     raises: str | None
     export: str | None
     timed: bool
+    graph: str | None
 
 
 @dataclass
@@ -141,14 +145,14 @@ def read_cells(path: Path) -> tuple[nbformat.NotebookNode, list[Cell]]:
         name = meta.get("title", "")
         if cell.cell_type != "code" or not CELL_NAME.fullmatch(name):
             raise SnippetError(f"{where}:{header}: each cell needs a header '# %% <name>'")
-        if set(meta) - {"title", "raises", "export", "timed"} - JUPYTEXT_METADATA:
+        if set(meta) - {"title", "raises", "export", "timed", "graph"} - JUPYTEXT_METADATA:
             raise SnippetError(f"{where}:{header}: unknown cell metadata {dict(meta)}")
         if name in {c.name for c in cells}:
             raise SnippetError(f"{where}:{header}: cell name '{name}' is used twice")
         first_code_line = header + 1
         cells.append(
             Cell(name, cell.source, first_code_line, meta.get("raises"), meta.get("export"),
-                 meta.get("timed") is True)
+                 meta.get("timed") is True, meta.get("graph"))
         )
     return notebook, cells
 
@@ -289,11 +293,14 @@ def run_cells(path: Path, cells: list[Cell], device: str) -> tuple[list[str], di
             warnings.showwarning = lambda message, category, *_, **__: shown_warnings.append(
                 f"{category.__name__}: {message}"
             )
+            graphs = {}
             for cell in cells:
                 outputs.append(run_cell(path, where, cell, namespace, shown_warnings))
+                if cell.graph:  # drawn as it is right after the cell
+                    graphs[f"{cell.name}.graph"] = walk_graph(where, cell, namespace)
     finally:
         sys.path[:], sys.dont_write_bytecode = saved
-    exports = {}
+    exports = dict(graphs)
     for cell in cells:
         if cell.export:
             try:
@@ -304,6 +311,54 @@ def run_cells(path: Path, cells: list[Cell], device: str) -> tuple[list[str], di
                     f"'{cell.export}' as JSON: {type(error).__name__}: {error}"
                 ) from error
     return outputs, exports
+
+
+def walk_graph(where: str, cell: Cell, namespace: dict) -> dict:
+    """The autograd graph of the tensor named by the cell's ``graph=``, walked from its
+    ``grad_fn`` through ``next_functions``: the tensor is node 0, then its backward
+    functions, each once; edges go from a node to the nodes its gradient flows to. An
+    ``AccumulateGrad`` node names its leaf (the snippet's variable) and shape. A node lists
+    the tensors it saved for backward (``_saved_*``), each marked freed or not."""
+    import torch
+
+    tensor = namespace.get(cell.graph)
+    if not isinstance(tensor, torch.Tensor) or tensor.grad_fn is None:
+        raise SnippetError(
+            f"{where}:{cell.line}: cell '{cell.name}': graph={cell.graph!r} names no tensor "
+            "with a grad_fn"
+        )
+    names = {id(value): name for name, value in namespace.items()
+             if isinstance(value, torch.Tensor) and not name.startswith("_")}
+    nodes = [{"name": cell.graph, "shape": list(tensor.shape)}]
+    edges, seen = [], {}
+
+    def visit(function) -> int:
+        if function in seen:
+            return seen[function]
+        seen[function] = index = len(nodes)
+        node = {"name": type(function).__name__}
+        nodes.append(node)
+        if hasattr(function, "variable"):  # AccumulateGrad
+            node["leaf"] = names.get(id(function.variable), "")
+            node["shape"] = list(function.variable.shape)
+        saved = []
+        for attribute in sorted(a for a in dir(function) if a.startswith("_saved_")):
+            try:
+                value = getattr(function, attribute)
+            except RuntimeError:  # freed by a backward without retain_graph
+                saved.append({"name": attribute.removeprefix("_saved_"), "freed": True})
+                continue
+            if isinstance(value, torch.Tensor):
+                saved.append({"name": attribute.removeprefix("_saved_"), "freed": False})
+        if saved:
+            node["saved"] = saved
+        for child, _ in function.next_functions:
+            if child is not None:
+                edges.append([index, visit(child)])
+        return index
+
+    edges.append([0, visit(tensor.grad_fn)])
+    return {"nodes": nodes, "edges": edges}
 
 
 def run_cell(path: Path, where: str, cell: Cell, namespace: dict, shown_warnings: list) -> str:
