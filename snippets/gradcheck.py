@@ -46,11 +46,14 @@ x32 = x.detach().float()
 J_num32 = central_difference(f, x32, eps=1e-6)
 print("J_num (float32) =", J_num32)
 print("J_num (float32) / J =", J_num32 / J.float())
+print("spacing at x:", torch.nextafter(x32, x32 + 1) - x32)  # neighbouring float32 numbers
 step = (x32 + 1e-6) - x32  # the step that float32 really takes at (2, 3)
+print("step =", step)
 print("step / 1e-6 =", step / 1e-6)
 y1 = f(x32)[0]  # 13: neighbouring float32 numbers are this far apart
 print("spacing at y1 = 13:", (torch.nextafter(y1, y1 + 1) - y1).item())
-print("float32 eps:", torch.finfo(torch.float32).eps, "| float64 eps:", torch.finfo(torch.float64).eps)
+print("float32 eps:", torch.finfo(torch.float32).eps)
+print("float64 eps:", torch.finfo(torch.float64).eps)
 
 # %% float32_gradcheck raises="GradcheckError"
 x32.requires_grad_(True)
@@ -88,10 +91,12 @@ def f_wrong(x):  # f, with x1^2 computed by SquareWrong
     return torch.stack([SquareWrong.apply(x1) + 3 * x2, x2**2 + 2 * x1])
 
 
-print("f_wrong(x) =", f_wrong(x).detach(), "| f(x) =", f(x).detach())
+print("f_wrong(x) =", f_wrong(x).detach())
+print("f(x)       =", f(x).detach())
 v = torch.tensor([0.5, -2.0], dtype=torch.float64)  # lesson 2's v
 (vJ_wrong,) = torch.autograd.grad(f_wrong(x), x, v)  # no error: just a wrong v^T J
-print("vJ_wrong =", vJ_wrong, "| v @ J =", v @ J)
+print("vJ_wrong =", vJ_wrong)
+print("v @ J    =", v @ J)
 try:
     gradcheck(f_wrong, (x,))
 except RuntimeError as error:
@@ -101,7 +106,8 @@ except RuntimeError as error:
 print("gradcheck(f, (x,), fast_mode=True):", gradcheck(f, (x,), fast_mode=True))
 u = torch.tensor([0.6, 0.8], dtype=torch.float64)  # gradcheck draws u and v at random
 eps = 1e-6
-Ju_num = (f(x.detach() + eps * u) - f(x.detach() - eps * u)) / (2 * eps)  # one difference: J u
+x0 = x.detach()
+Ju_num = (f(x0 + eps * u) - f(x0 - eps * u)) / (2 * eps)  # one difference: J u
 (vJ,) = torch.autograd.grad(f(x), x, v)  # one backward: v^T J
 print("v @ Ju_num =", (v @ Ju_num).item())
 print("vJ @ u     =", (vJ @ u).item())
