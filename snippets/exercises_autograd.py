@@ -103,3 +103,39 @@ def first(x):  # the first formula, at any x
 
 
 print("first formula's J:", torch.func.jacrev(first)(x))
+
+# %% gradcheck_1
+import torch
+
+
+def cube(t):  # d/dt t^3 = 3 t^2 = 12 at t = 2
+    return t * t * t
+
+
+errors = {torch.float32: {}, torch.float64: {}}
+for k in range(1, 9):
+    eps = 10.0**-k
+    for dtype in errors:
+        t = torch.tensor(2.0, dtype=dtype)
+        slope = (cube(t + eps) - cube(t - eps)) / (2 * eps)
+        errors[dtype][eps] = (slope - 12).abs().item()
+    print(f"eps={eps:.0e}  float32 error={errors[torch.float32][eps]:.1e}"
+          f"  float64 error={errors[torch.float64][eps]:.1e}")
+best = {dtype: min(e, key=e.get) for dtype, e in errors.items()}
+print("best eps: float32", best[torch.float32], "| float64", best[torch.float64])
+
+# %% gradcheck_2 raises="GradcheckError"
+import torch
+from torch.autograd import gradcheck
+
+x = torch.tensor([0.0, 1.0], dtype=torch.float64, requires_grad=True)
+try:
+    gradcheck(torch.relu, (x,))
+except RuntimeError as error:
+    print(f"{type(error).__name__}: {error}")
+h = 1e-6
+zero = torch.tensor(0.0, dtype=torch.float64)
+print("slope from the right:", ((torch.relu(zero + h) - torch.relu(zero)) / h).item())
+print("slope from the left: ", ((torch.relu(zero) - torch.relu(zero - h)) / h).item())
+x_away = torch.tensor([0.5, 1.0], dtype=torch.float64, requires_grad=True)
+print("gradcheck(torch.relu, (x_away,)):", gradcheck(torch.relu, (x_away,)))

@@ -94,3 +94,44 @@ def test_tracking_off_3_zero_sum_takes_the_second_branch(device):
         "jacrev(g)(x) = tensor([[-1.,  1.],\n        [ 1., -1.]])\n"
         "first formula's J: tensor([[ 2.,  3.],\n        [ 2., -2.]])\n"
     )
+
+
+# --- Lesson 17: gradcheck -------------------------------------------------------------
+
+
+def test_gradcheck_1_error_falls_as_eps_squared_then_rises_with_rounding(device):
+    from fractions import Fraction
+
+    import pytest
+
+    ns, out = solve("gradcheck_1", device)
+    errors, best = ns["errors"], ns["best"]
+    for k in range(1, 9):  # exact arithmetic: ((t + e)^3 - (t - e)^3) / 2e = 3 t^2 + e^2
+        e, t = Fraction(1, 10**k), Fraction(2)
+        assert ((t + e) ** 3 - (t - e) ** 3) / (2 * e) - 12 == e * e
+    for k in (1, 2, 3):  # float64 at a large eps: the error is the truncation error e^2
+        assert errors[torch.float64][10.0**-k] == pytest.approx(10.0 ** (-2 * k), rel=1e-3)
+    for dtype, error in errors.items():
+        # the best eps balances e^2 against rounding, eps_mach * |t^3| / e: about (8 eps_mach)^(1/3)
+        balance = (8 * torch.finfo(dtype).eps) ** (1 / 3)
+        assert balance / 3 < best[dtype] < balance * 3
+        assert error[1e-8] > error[best[dtype]] < error[1e-1]
+    assert best == {torch.float32: 1e-2, torch.float64: 1e-5}
+    assert errors[torch.float32][1e-8] == 12.0  # 2 + 1e-8 == 2 in float32: slope 0
+    assert "best eps: float32 0.01 | float64 1e-05" in out["gradcheck_1"]
+
+
+def test_gradcheck_2_relu_fails_at_its_kink_but_its_backward_is_fine(device):
+    import pytest
+    from torch.autograd import gradcheck
+
+    ns, out = solve("gradcheck_2", device)
+    x = torch.tensor([0.0, 1.0], dtype=torch.float64, device=device, requires_grad=True)
+    with pytest.raises(RuntimeError, match="Jacobian mismatch for output 0 with respect to input 0"):
+        gradcheck(torch.relu, (x,))
+    # autograd picks the one-sided slope 0 at 0; the central difference averages 0 and 1
+    assert torch.equal(jacrev(torch.relu)(x.detach()).cpu(), torch.diag(torch.tensor([0.0, 1.0])).double())
+    text = without_device(out["gradcheck_2"])
+    assert "numerical:tensor([[0.5000, 0.0000]," in text
+    assert "slope from the right: 1.0\n" in text and "slope from the left:  0.0\n" in text
+    assert text.endswith("gradcheck(torch.relu, (x_away,)): True\n")
