@@ -78,7 +78,7 @@ print("2 * f(x) @ J =", 2 * f(x.detach()) @ J)
 # %% old_style raises="RuntimeError"
 class OldStyle(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x):  # forward and setup_context in one
+    def forward(ctx, x):
         ctx.save_for_backward(x)
         return f(x)
 
@@ -107,7 +107,7 @@ print("J @ u =", J @ u)
 
 # %% no_jvp raises="NotImplementedError"
 class NoJvp(SeedFunction):
-    jvp = torch.autograd.Function.jvp  # the base class's
+    jvp = torch.autograd.Function.jvp
 
 
 try:
@@ -163,9 +163,9 @@ for fn in (SeedFunction, ByRule):
     ok = torch.autograd.gradcheck(
         fn.apply,
         (x64,),
-        check_forward_ad=True,  # jvp too
-        check_batched_grad=True,  # backward under vmap
-        check_batched_forward_grad=True,  # jvp under vmap
+        check_forward_ad=True,
+        check_batched_grad=True,
+        check_batched_forward_grad=True,
     )
     print(f"gradcheck({fn.__name__}.apply):", ok)
 
