@@ -139,3 +139,68 @@ print("slope from the right:", ((torch.relu(zero + h) - torch.relu(zero)) / h).i
 print("slope from the left: ", ((torch.relu(zero) - torch.relu(zero - h)) / h).item())
 x_away = torch.tensor([0.5, 1.0], dtype=torch.float64, requires_grad=True)
 print("gradcheck(torch.relu, (x_away,)):", gradcheck(torch.relu, (x_away,)))
+# %% custom_function_1
+import torch
+from torch.func import jacfwd, jacrev
+
+
+class Cube(torch.autograd.Function):  # y = x^3 elementwise, J = diag(3 x^2)
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x):
+        return x**3
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        (x,) = inputs
+        ctx.save_for_backward(x)
+        ctx.save_for_forward(x)
+
+    @staticmethod
+    def backward(ctx, v):  # v^T diag(3 x^2) = v * 3 x^2
+        (x,) = ctx.saved_tensors
+        return v * 3 * x**2
+
+    @staticmethod
+    def jvp(ctx, u):  # diag(3 x^2) u = 3 x^2 * u
+        (x,) = ctx.saved_tensors
+        return 3 * x**2 * u
+
+
+x = torch.tensor([1.0, -2.0, 0.5])
+print("jacrev(Cube.apply)(x) =", jacrev(Cube.apply)(x))
+print("jacfwd equal:", torch.equal(jacfwd(Cube.apply)(x), jacrev(Cube.apply)(x)))
+x64 = x.double().requires_grad_(True)
+print("gradcheck:", torch.autograd.gradcheck(Cube.apply, (x64,), check_forward_ad=True))
+
+# %% custom_function_2
+import torch
+
+
+class MatVec(torch.autograd.Function):  # y = W x, W: (m, n), x: (n,)
+    @staticmethod
+    def forward(W, x):
+        return W @ x
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        W, x = inputs
+        ctx.save_for_backward(W, x)
+
+    @staticmethod
+    def backward(ctx, v):  # one v^T J per input: (v x^T, W^T v)
+        W, x = ctx.saved_tensors
+        return torch.outer(v, x), W.T @ v
+
+
+W = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+x = torch.tensor([1.0, 2.0, -1.0], requires_grad=True)
+v = torch.tensor([1.0, -2.0])
+MatVec.apply(W, x).backward(v)
+print("W.grad =", W.grad)
+print("x.grad =", x.grad)
+expected = torch.autograd.grad(W @ x, [W, x], grad_outputs=v)
+print("equal to autograd:", torch.equal(W.grad, expected[0]) and torch.equal(x.grad, expected[1]))
+W64, x64 = W.detach().double().requires_grad_(True), x.detach().double().requires_grad_(True)
+print("gradcheck:", torch.autograd.gradcheck(MatVec.apply, (W64, x64)))

@@ -135,3 +135,29 @@ def test_gradcheck_2_relu_fails_at_its_kink_but_its_backward_is_fine(device):
     assert "numerical:tensor([[0.5000, 0.0000]," in text
     assert "slope from the right: 1.0\n" in text and "slope from the left:  0.0\n" in text
     assert text.endswith("gradcheck(torch.relu, (x_away,)): True\n")
+# --- Lesson 18: torch.autograd.Function -----------------------------------------------
+
+
+def test_custom_function_1_cube_has_the_diagonal_jacobian_3_x_squared(device):
+    ns, out = solve("custom_function_1", device)
+    Cube, x = ns["Cube"], ns["x"].cpu()
+    expected = torch.diag(3 * x**2)  # by hand: diag(3, 12, 0.75)
+    assert torch.equal(expected, torch.diag(torch.tensor([3.0, 12.0, 0.75])))
+    assert torch.equal(jacrev(Cube.apply)(ns["x"]).cpu(), expected)
+    assert torch.equal(jacrev(lambda t: t**3)(x), expected)
+    leaf = ns["x"].clone().requires_grad_(True)
+    v = torch.tensor([1.0, 2.0, -1.0], device=leaf.device)
+    Cube.apply(leaf).backward(v)
+    assert torch.equal(leaf.grad.cpu(), v.cpu() @ expected)
+    assert out["custom_function_1"].endswith("jacfwd equal: True\ngradcheck: True\n")
+
+
+def test_custom_function_2_matvec_returns_one_gradient_per_input(device):
+    ns, out = solve("custom_function_2", device)
+    W, x, v = cpu(ns, "W", "x", "v")
+    assert torch.equal(ns["W"].grad.cpu(), torch.tensor([[1.0, 2.0, -1.0], [-2.0, -4.0, 2.0]]))  # v_i x_j
+    assert torch.equal(ns["x"].grad.cpu(), torch.tensor([-7.0, -8.0, -9.0]))  # W^T v
+    _, vjp_fn = vjp(lambda W, x: W @ x, W, x)
+    expected_W, expected_x = vjp_fn(v)
+    assert torch.equal(ns["W"].grad.cpu(), expected_W) and torch.equal(ns["x"].grad.cpu(), expected_x)
+    assert out["custom_function_2"].endswith("equal to autograd: True\ngradcheck: True\n")
