@@ -89,6 +89,10 @@ torch.manual_seed(4)
 masks_same = vmap(dropout, randomness="same")(torch.ones(4, 4))
 print("randomness='same':")
 print(masks_same)
+torch.manual_seed(4)
+masks_batch = dropout(torch.ones(4, 4))  # no vmap: an ordinary batch of 4 rows
+print("no vmap, a batch of 4 rows:")
+print(masks_batch)
 
 # %% randomness_grads
 torch.manual_seed(4)

@@ -121,6 +121,7 @@ def test_per_sample_grads_1_clipping_each_sample_differs_from_clipping_the_mean(
     clipped_mean = mean / mean.norm()  # the mean's norm is above 1 as well
     assert mean.norm() > 1
     assert not torch.allclose(clipped.mean(dim=0), clipped_mean, atol=1e-2)
+    assert (clipped.mean(dim=0)[:2] * clipped_mean[:2] < 0).all()  # opposite signs for the weight
     text = without_device(out["per_sample_grads_1"])
     assert "clipped rows' norms = tensor([1.0000, 1.0000, 1.0000, 1.0000])" in text
 
@@ -132,6 +133,7 @@ def test_per_sample_grads_2_weight_only_matches_the_hand_formula(device):
     w, b = model.weight.detach().cpu()[0], model.bias.detach().cpu()[0]
     r = xs @ w + b - ts
     assert torch.allclose(g_w.detach().cpu(), (2 * r[:, None] * xs)[:, None], atol=1e-5)
-    assert torch.allclose(g_w.detach().cpu(), per_sample_by_loop(model, ns["xs"], ns["ts"])[:, None, :2], atol=1e-5)
+    by_loop = per_sample_by_loop(model, ns["xs"], ns["ts"])
+    assert torch.allclose(g_w.detach().cpu(), by_loop[:, None, :2], atol=1e-5)
     assert g_w.grad_fn is not None  # the bias is the module's own parameter, which requires grad
     assert "grad_fn=<" in out["per_sample_grads_2"]

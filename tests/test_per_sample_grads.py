@@ -97,11 +97,12 @@ def test_dropout_under_vmap_raises_with_the_default_randomness(lesson):
 
 def test_randomness_different_draws_one_mask_per_sample_and_same_one_for_all(lesson):
     ns, _ = lesson
-    different, same = cpu(ns, "masks_different", "masks_same")
-    for masks in (different, same):
+    different, same, batch = cpu(ns, "masks_different", "masks_same", "masks_batch")
+    for masks in (different, same, batch):
         assert set(masks.unique().tolist()) <= {0.0, 2.0}  # dropped, or kept and scaled by 1/(1-p)
     assert torch.equal(same, same[:1].expand(4, 4))
     assert not torch.equal(different, different[:1].expand(4, 4))
+    assert not torch.equal(batch, batch[:1].expand(4, 4))  # a plain batch: one mask per row too
 
 
 def masked_per_sample_grads(model, masks):
