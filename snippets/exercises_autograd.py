@@ -204,3 +204,49 @@ expected = torch.autograd.grad(W @ x, [W, x], grad_outputs=v)
 print("equal to autograd:", torch.equal(W.grad, expected[0]) and torch.equal(x.grad, expected[1]))
 W64, x64 = W.detach().double().requires_grad_(True), x.detach().double().requires_grad_(True)
 print("gradcheck:", torch.autograd.gradcheck(MatVec.apply, (W64, x64)))
+# %% per_sample_grads_1
+import torch
+from torch import nn
+from torch.func import functional_call, grad, vmap
+
+torch.manual_seed(0)
+model = nn.Linear(2, 1)
+xs = torch.tensor([[2.0, 3.0], [1.0, -1.0], [0.0, 2.0], [-1.0, 1.0]])
+ts = torch.tensor([1.0, 0.0, -1.0, 2.0])
+params = {name: p.detach() for name, p in model.named_parameters()}
+
+
+def loss_one(params, x, t):
+    return (functional_call(model, params, (x[None],))[0, 0] - t) ** 2
+
+
+g = vmap(grad(loss_one), in_dims=(None, 0, 0))(params, xs, ts)
+G = torch.cat([g["weight"].flatten(1), g["bias"]], dim=1)  # (B, 3): row b = (dw1, dw2, db)
+norms = G.norm(dim=1)
+print("norms =", norms)
+C = 1.0
+clipped = G * (C / norms).clamp(max=1.0)[:, None]  # row b scaled to norm min(||g_b||, C)
+print("clipped rows' norms =", clipped.norm(dim=1))
+print("mean of clipped rows =", clipped.mean(dim=0))
+mean = G.mean(dim=0)  # what loss.mean().backward() gives
+print("clipped mean         =", mean * (C / mean.norm()).clamp(max=1.0))
+
+# %% per_sample_grads_2
+import torch
+from torch import nn
+from torch.func import functional_call, grad, vmap
+
+torch.manual_seed(0)
+model = nn.Linear(2, 1)
+xs = torch.tensor([[2.0, 3.0], [1.0, -1.0], [0.0, 2.0], [-1.0, 1.0]])
+ts = torch.tensor([1.0, 0.0, -1.0, 2.0])
+
+
+def loss_w(weight, x, t):  # only the weight is passed; the bias is the module's own
+    return (functional_call(model, {"weight": weight}, (x[None],))[0, 0] - t) ** 2
+
+
+g_w = vmap(grad(loss_w), in_dims=(None, 0, 0))(model.weight.detach(), xs, ts)
+print("g_w =", g_w)
+r = model(xs)[:, 0].detach() - ts  # residuals r_b = w . x_b + b - t_b
+print("2 r x =", (2 * r[:, None] * xs)[:, None])  # the hand formula, shape (B, 1, 2)

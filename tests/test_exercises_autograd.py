@@ -161,3 +161,44 @@ def test_custom_function_2_matvec_returns_one_gradient_per_input(device):
     expected_W, expected_x = vjp_fn(v)
     assert torch.equal(ns["W"].grad.cpu(), expected_W) and torch.equal(ns["x"].grad.cpu(), expected_x)
     assert out["custom_function_2"].endswith("equal to autograd: True\ngradcheck: True\n")
+# --- Lesson 19: per-sample gradients of a model's parameters ---------------------------
+
+
+def per_sample_by_loop(model, xs, ts):
+    """Rows (dw1, dw2, db), one per sample, from one backward per sample."""
+    rows = []
+    for x, t in zip(xs, ts):
+        model.zero_grad()
+        ((model(x[None])[0, 0] - t) ** 2).backward()
+        rows.append(torch.cat([model.weight.grad.flatten(), model.bias.grad]))
+    model.zero_grad()
+    return torch.stack(rows).cpu()
+
+
+def test_per_sample_grads_1_clipping_each_sample_differs_from_clipping_the_mean(device):
+    ns, out = solve("per_sample_grads_1", device)
+    G = per_sample_by_loop(ns["model"], ns["xs"], ns["ts"])
+    norms, clipped = cpu(ns, "norms", "clipped")
+    assert torch.allclose(norms, G.norm(dim=1), atol=1e-5)
+    assert (norms > 1).all()  # every sample is clipped here, to norm C = 1
+    assert torch.allclose(clipped, G / G.norm(dim=1, keepdim=True), atol=1e-6)
+    mean = G.mean(dim=0)
+    clipped_mean = mean / mean.norm()  # the mean's norm is above 1 as well
+    assert mean.norm() > 1
+    assert not torch.allclose(clipped.mean(dim=0), clipped_mean, atol=1e-2)
+    assert (clipped.mean(dim=0)[:2] * clipped_mean[:2] < 0).all()  # opposite signs for the weight
+    text = without_device(out["per_sample_grads_1"])
+    assert "clipped rows' norms = tensor([1.0000, 1.0000, 1.0000, 1.0000])" in text
+
+
+def test_per_sample_grads_2_weight_only_matches_the_hand_formula(device):
+    ns, out = solve("per_sample_grads_2", device)
+    g_w = ns["g_w"]
+    model, xs, ts = ns["model"], ns["xs"].cpu(), ns["ts"].cpu()
+    w, b = model.weight.detach().cpu()[0], model.bias.detach().cpu()[0]
+    r = xs @ w + b - ts
+    assert torch.allclose(g_w.detach().cpu(), (2 * r[:, None] * xs)[:, None], atol=1e-5)
+    by_loop = per_sample_by_loop(model, ns["xs"], ns["ts"])
+    assert torch.allclose(g_w.detach().cpu(), by_loop[:, None, :2], atol=1e-5)
+    assert g_w.grad_fn is not None  # the bias is the module's own parameter, which requires grad
+    assert "grad_fn=<" in out["per_sample_grads_2"]
