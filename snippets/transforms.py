@@ -49,7 +49,7 @@ def loss_and_prediction(x, target):
 x = torch.tensor([2.0, 3.0])
 target = torch.tensor([12.5, 15.0])  # f(x) = (13, 13), so y - target = v
 g, y = grad(loss_and_prediction, has_aux=True)(x, target)
-print("g =", g, "| y =", y)
+print("g =", g, "| y =", y, "| y.requires_grad:", y.requires_grad)
 print("v @ jacrev(f)(x) =", v @ jacrev(f)(x))
 
 # %% without_has_aux raises="RuntimeError"

@@ -51,12 +51,13 @@ def test_grad_of_a_non_scalar_raises(lesson):
 
 
 def test_has_aux_returns_the_gradient_and_the_prediction(lesson):
-    ns, _ = lesson
+    ns, out = lesson
     g, y = ns["grad"](ns["loss_and_prediction"], has_aux=True)(ns["x"], ns["target"])
     assert torch.equal(y.cpu(), torch.tensor([13.0, 13.0]))  # f(2, 3), by hand
     assert torch.equal(y.cpu() - ns["target"].cpu(), V)  # the residual is lesson 2's v
     assert torch.equal(g.cpu(), V @ J)  # J^T (y - target)
     assert not y.requires_grad  # the extra is returned as a plain value
+    assert "| y.requires_grad: False\n" in out["has_aux"]
 
 
 def test_a_tuple_without_has_aux_raises(lesson):
