@@ -50,7 +50,7 @@ NOISE = 0.10  # medians within 10 % of the fastest: a tie
 MOST = 1.2  # overlapping quartiles make a tie only up to 1.2x the fastest
 
 
-def verdict(quartiles):  # {method: (q1, median, q3)} -> (fastest, tied, speedup)
+def verdict(quartiles, baseline="row loop"):  # {method: (q1, median, q3)} -> (fastest, tied, speedup)
     def median(name):
         return quartiles[name][1]
 
@@ -63,7 +63,7 @@ def verdict(quartiles):  # {method: (q1, median, q3)} -> (fastest, tied, speedup
         return m <= best * (1 + NOISE) or (overlap and m <= best * MOST)
 
     ties = sorted((n for n in quartiles if n != fastest and tied(n)), key=median)
-    return fastest, ties, median("row loop") / best
+    return fastest, ties, median(baseline) / best
 
 
 # %% measure timed=true
@@ -104,3 +104,63 @@ for label, by_size in results.items():
         rows.append(dict(size=size, ms=median, q1=q1, q3=q3,
                          fastest=fastest, tied=ties, speedup=speedup))
 print(dict(enumerate(METHODS)))
+
+# %% linearize export="linearize"
+import math
+import warnings
+
+from torch.func import jvp, linearize
+
+LINEARIZE_SIZES = [(16, 16), (512, 512)]  # (n, m)
+LINEARIZE_RUN_TIME = {"jvp": 0.03, "jvp_fn": 0.03, "linearize": 0.05}  # seconds
+
+
+def time_quartiles(stmt, names, min_run_time):  # (q1, median, q3) in seconds
+    measurement = benchmark.Timer(stmt, globals=names).blocked_autorange(min_run_time=min_run_time)
+    times = torch.tensor(measurement.times, dtype=torch.float64, device="cpu")
+    q1, q3 = times.quantile(torch.tensor([0.25, 0.75]).to(times)).tolist()
+    return q1, measurement.median, q3
+
+
+def break_even(seconds, fastest, ties):  # fewest k with linearize + k jvp_fn <= k jvp
+    saved = seconds["jvp"] - seconds["jvp_fn"]
+    if fastest != "jvp_fn" or ties:
+        return None  # jvp_fn is not clearly faster per call: linearize never pays off
+    return math.ceil(seconds["linearize"] / saved)
+
+
+linearize_results = {}
+with warnings.catch_warnings():  # linearize's own, harmless warning: see lesson 20
+    warnings.filterwarnings("ignore", message="Attempted to insert a get_attr Node")
+    for label, device in devices.items():
+        linearize_results[label] = by_size = {}
+        for n, m in LINEARIZE_SIZES:
+            f, x = make_problem(n, m, device)
+            u = torch.ones_like(x)
+            _, jvp_fn = linearize(f, x)
+            assert torch.allclose(jvp_fn(u), jvp(f, (x,), (u,))[1], atol=1e-5)  # the same J u
+            names = dict(f=f, x=x, u=u, jvp=jvp, jvp_fn=jvp_fn, linearize=linearize)
+            statements = {"jvp": "jvp(f, (x,), (u,))", "jvp_fn": "jvp_fn(u)",
+                          "linearize": "linearize(f, x)"}
+            by_size[f"{n}→{m}"] = {
+                name: time_quartiles(stmt, names, LINEARIZE_RUN_TIME[name])
+                for name, stmt in statements.items()
+            }
+
+linearize = {"torch": torch.__version__, "methods": ["jvp", "jvp_fn", "linearize"], "devices": {}}
+for label, by_size in linearize_results.items():
+    print(label, "| median ms, one JVP at a time at one x")
+    print(f"{'n→m':>9} {'jvp':>8} {'jvp_fn':>8} {'linearize':>10}  per JVP (break-even), speed-up")
+    rows = linearize["devices"][label] = []
+    for size, quartiles in by_size.items():
+        per_call = {name: quartiles[name] for name in ("jvp", "jvp_fn")}
+        fastest, ties, speedup = verdict(per_call, baseline="jvp")
+        seconds = {name: q[1] for name, q in quartiles.items()}
+        k = break_even(seconds, fastest, ties)
+        q1, median, q3 = ([quartiles[name][i] * 1e3 for name in linearize["methods"]] for i in range(3))
+        tied = f" (tied: {', '.join(ties)})" if ties else ""
+        pays = f"from {k} JVPs on" if k else "never"
+        print(f"{size:>9} {median[0]:8.3f} {median[1]:8.3f} {median[2]:10.3f}"
+              f"  {fastest}{tied} (linearize pays off: {pays}), {speedup:.1f}x")
+        rows.append(dict(size=size, ms=median, q1=q1, q3=q3, fastest=fastest, tied=ties,
+                         speedup=speedup, break_even=k))

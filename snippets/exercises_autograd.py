@@ -250,3 +250,43 @@ g_w = vmap(grad(loss_w), in_dims=(None, 0, 0))(model.weight.detach(), xs, ts)
 print("g_w =", g_w)
 r = model(xs)[:, 0].detach() - ts  # residuals r_b = w . x_b + b - t_b
 print("2 r x =", (2 * r[:, None] * xs)[:, None])  # the hand formula, shape (B, 1, 2)
+# %% transforms_1
+import torch
+from torch.func import grad_and_value
+
+W = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+b = torch.tensor([0.0, 1.0])
+x = torch.tensor([1.0, 2.0, -1.0])
+target = torch.tensor([1.0, 11.0])
+
+
+def loss_and_y(W, b):
+    y = W @ x + b  # (2, 9)
+    return 0.5 * ((y - target) ** 2).sum(), y
+
+
+(grad_W, grad_b), (loss, y) = grad_and_value(loss_and_y, argnums=(0, 1), has_aux=True)(W, b)
+print("grad_W =", grad_W)
+print("grad_b =", grad_b, "| loss =", loss, "| y =", y)
+
+# %% transforms_2
+import warnings
+
+import torch
+from torch.func import linearize
+
+
+def f(x):  # R^2 -> R^2, J = [[2 x1, 3], [2, 2 x2]]
+    return torch.stack([x[0] ** 2 + 3 * x[1], x[1] ** 2 + 2 * x[0]])
+
+
+x = torch.tensor([2.0, 3.0], dtype=torch.float64)
+u = torch.tensor([1.0, -1.0], dtype=torch.float64)
+with warnings.catch_warnings():  # linearize's harmless UserWarning, shown in the lesson
+    warnings.filterwarnings("ignore", message="Attempted to insert a get_attr Node")
+    y, jvp_fn = linearize(f, x)
+for eps in [0.1, 0.01]:
+    error = f(x + eps * u) - (y + eps * jvp_fn(u))  # f minus its linearization at x
+    ratio = error / eps**2
+    print(f"eps = {eps}: error = ({error[0]:.2e}, {error[1]:.2e}),",
+          f"error / eps**2 = ({ratio[0]:.6f}, {ratio[1]:.6f})")

@@ -92,3 +92,56 @@ def test_measurement_and_table_on_a_small_grid(device):
             assert all(q1 <= ms <= q3 for q1, ms, q3 in zip(row["q1"], row["ms"], row["q3"]))
             assert fastest not in row["tied"]
     assert out["table"].startswith("CPU | median ms\n")
+
+
+# --- linearize against repeated jvp (lesson 20) ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def linearized():
+    """The linearize cell as the build runs it (about a second of measuring per device)."""
+    ns, _ = run_cells("benchmark", until="verdict")
+    gpu = {torch.cuda.get_device_name(): "cuda"} if torch.cuda.is_available() else {}
+    ns["devices"] = {"CPU": "cpu", **gpu}  # as the measure cell sets it
+    _, out = run_cells("benchmark", namespace=ns, only={"linearize"})
+    return ns, out["linearize"]
+
+
+def test_break_even_is_the_fewest_calls_where_linearize_pays_off(linearized):
+    break_even = linearized[0]["break_even"]
+    seconds = {"jvp": 3e-3, "jvp_fn": 1e-3, "linearize": 0.101}  # saves 2 ms a call
+    k = break_even(seconds, "jvp_fn", [])
+    assert k == 51  # 51 * 2 ms >= 101 ms > 50 * 2 ms
+    assert seconds["linearize"] + k * seconds["jvp_fn"] <= k * seconds["jvp"]
+    assert break_even(seconds, "jvp_fn", ["jvp"]) is None  # a tie never pays off
+    assert break_even(seconds, "jvp", []) is None
+
+
+def test_verdict_takes_another_baseline(lesson):
+    fastest, tied, speedup = lesson["verdict"](
+        {"jvp": (2.9, 3.0, 3.1), "jvp_fn": (0.9, 1.0, 1.1)}, baseline="jvp"
+    )
+    assert (fastest, tied, speedup) == ("jvp_fn", [], 3.0)
+
+
+def test_linearize_cell_exports_its_numbers_and_verdicts(linearized):
+    ns, out = linearized
+    export = ns["linearize"]
+    assert export["methods"] == ["jvp", "jvp_fn", "linearize"]
+    assert list(export["devices"]) == list(ns["devices"])  # a GPU is measured wherever there is one
+    for rows in export["devices"].values():
+        assert [row["size"] for row in rows] == [f"{n}→{m}" for n, m in ns["LINEARIZE_SIZES"]]
+        for row in rows:
+            jvp_ms, fn_ms, linearize_ms = row["ms"]
+            assert all(q1 <= ms <= q3 for q1, ms, q3 in zip(row["q1"], row["ms"], row["q3"]))
+            assert row["fastest"] == ("jvp_fn" if fn_ms <= jvp_ms else "jvp")
+            assert row["fastest"] not in row["tied"] and set(row["tied"]) <= {"jvp", "jvp_fn"}
+            assert row["speedup"] == pytest.approx(jvp_ms / min(jvp_ms, fn_ms))
+            if row["fastest"] == "jvp_fn" and not row["tied"]:
+                k = row["break_even"]
+                assert linearize_ms + k * fn_ms <= k * jvp_ms * (1 + 1e-9)
+                assert linearize_ms + (k - 1) * fn_ms > (k - 1) * jvp_ms
+            else:
+                assert row["break_even"] is None
+    assert out.startswith("CPU | median ms, one JVP at a time at one x\n")
+    assert out.count("(linearize pays off: ") == len(ns["LINEARIZE_SIZES"]) * len(ns["devices"])

@@ -202,3 +202,33 @@ def test_per_sample_grads_2_weight_only_matches_the_hand_formula(device):
     assert torch.allclose(g_w.detach().cpu(), by_loop[:, None, :2], atol=1e-5)
     assert g_w.grad_fn is not None  # the bias is the module's own parameter, which requires grad
     assert "grad_fn=<" in out["per_sample_grads_2"]
+# --- Lesson 20: function transforms -----------------------------------------------------
+
+
+def test_transforms_1_grad_and_value_gives_both_gradients_the_loss_and_y(device):
+    ns, out = solve("transforms_1", device)
+    grad_W, grad_b, loss, y, x, target = cpu(ns, "grad_W", "grad_b", "loss", "y", "x", "target")
+    residual = torch.tensor([1.0, -2.0])  # y - target = (2, 9) - (1, 11), by hand
+    assert torch.equal(y, torch.tensor([2.0, 9.0])) and torch.equal(y - target, residual)
+    assert torch.equal(grad_W, torch.outer(residual, x))  # r x^T
+    assert torch.equal(grad_b, residual)
+    assert loss.item() == 2.5  # 0.5 (1 + 4)
+    W, b = cpu(ns, "W", "b")
+    expected = jacrev(lambda W, b: 0.5 * ((W @ x + b - target) ** 2).sum(), argnums=(0, 1))(W, b)
+    assert torch.equal(grad_W, expected[0]) and torch.equal(grad_b, expected[1])
+    assert "grad_b = tensor([ 1., -2.]) | loss = tensor(2.5000) | y = tensor([2., 9.])" in (
+        without_device(out["transforms_1"])
+    )
+
+
+def test_transforms_2_the_error_of_the_linearization_is_eps_squared_u_squared(device):
+    ns, out = solve("transforms_2", device)
+    f, x, u = ns["f"], ns["x"], ns["u"]
+    for eps in (0.1, 0.01):  # f is quadratic: f(x + eps u) = f(x) + eps J u + eps^2 (u1^2, u2^2)
+        error = f(x + eps * u) - (ns["y"] + eps * ns["jvp_fn"](u))
+        assert torch.allclose(error.cpu(), eps**2 * u.cpu() ** 2, rtol=1e-9, atol=1e-15)
+    assert torch.equal(ns["jvp_fn"](u).cpu(), J.double() @ u.cpu())
+    assert out["transforms_2"] == (
+        "eps = 0.1: error = (1.00e-02, 1.00e-02), error / eps**2 = (1.000000, 1.000000)\n"
+        "eps = 0.01: error = (1.00e-04, 1.00e-04), error / eps**2 = (1.000000, 1.000000)\n"
+    )

@@ -30,7 +30,7 @@ PAGES = sorted(p.stem for p in (DOCS / "en").glob("*.md") if INCLUDE.search(p.re
 BLOCK = re.compile(
     r'<div class="(output )?highlight"><pre><span></span><code>(.*?)</code></pre></div>', re.DOTALL
 )
-TIMINGS = {"benchmark/table.md"}  # the cell that prints the benchmark's measured times
+TIMINGS = {"benchmark/table.md", "benchmark/linearize.md"}  # the cells that print measured times
 
 # Runs in the fresh interpreter: each block in turn in one `__main__` namespace, with what
 # it writes to file descriptor 1 (print, and anything below Python) captured per block.
