@@ -113,9 +113,8 @@ y = z.conj()  # dy/dz = 0, dy/dconj(z) = 1: not holomorphic
 v = torch.tensor(1j)
 y.backward(v)
 print("z.grad =", z.grad)
-J_real = torch.func.jacrev(lambda r: torch.view_as_real(torch.view_as_complex(r).conj().resolve_conj()))(
-    torch.view_as_real(z.detach())
-)  # (Re y, Im y) by (Re z, Im z)
+conj_real = lambda r: torch.view_as_real(torch.view_as_complex(r).conj().resolve_conj())
+J_real = torch.func.jacrev(conj_real)(torch.view_as_real(z.detach()))  # (a, b) -> (a, -b)
 J_real = J_real + 0.0  # -0. + 0. = 0.
 print("J_real =", J_real)
 print("v_real @ J_real =", torch.view_as_real(v) @ J_real)
@@ -126,17 +125,18 @@ import torch
 c = torch.tensor(3 + 4j)
 loss = lambda z: ((z**2 - c) * (z**2 - c).conj()).real  # |z^2 - c|^2
 z = torch.tensor(1 + 1j, requires_grad=True)
-print("start:             z =", z.detach(), "| L =", loss(z).item())
+print("start:   z =", z.detach(), "| L =", loss(z).item())
 optimizer = torch.optim.SGD([z], lr=0.01)
 for step in range(50):
     optimizer.zero_grad()
     loss(z).backward()
     optimizer.step()
-print("SGD, 50 steps:     z =", z.detach(), "| z**2 =", (z**2).detach(), "| L =", round(loss(z).item(), 6))
+print("50 SGD steps:   z =", z.detach(), "| z**2 =", (z**2).detach())
+print("                L =", round(loss(z).item(), 6))
 z_conj = torch.tensor(1 + 1j, requires_grad=True)
 for step in range(10):
     z_conj.grad = None
     loss(z_conj).backward()
     with torch.no_grad():
         z_conj -= 0.01 * z_conj.grad.conj()  # along conj(z.grad)
-print("conj steps, 10 steps: L =", round(loss(z_conj).item(), 1))
+print("10 conj steps:  L =", round(loss(z_conj).item(), 1))

@@ -111,7 +111,7 @@ def test_backward_with_complex_v_gives_J_hermitian_v(lesson):
     assert torch.equal(expected, torch.tensor([6 + 2j, 2 + 5j]))
     assert torch.equal(ns["vJ_real"].cpu(), torch.view_as_real(expected).reshape(-1))
     assert not torch.equal(J.T @ V, expected)
-    assert "z.grad           = tensor([6.+2.j, 2.+5.j]" in out["complex_v"]
+    assert "z.grad         = tensor([6.+2.j, 2.+5.j]" in out["complex_v"]
     # the same from the real formula: d/d(a, b) of v_real . y_real
     def weighted(ab):
         a1, b1, a2, b2 = ab

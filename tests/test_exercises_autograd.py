@@ -116,4 +116,4 @@ def test_complex_autograd_2_sgd_finds_a_square_root_and_conj_steps_diverge(devic
     assert abs(z - (2 + 1j)) < 1e-4  # (2 + i)^2 = 3 + 4i, the root nearest the start 1 + i
     assert ns["loss"](ns["z_conj"]).item() > ns["loss"](torch.tensor(1 + 1j)).item()  # L rose from 13
     text = without_device(out["complex_autograd_2"])
-    assert "SGD, 50 steps:     z = tensor(2.0000+1.0000j) | z**2 = tensor(3.0000+4.0000j)" in text
+    assert "50 SGD steps:   z = tensor(2.0000+1.0000j) | z**2 = tensor(3.0000+4.0000j)" in text
