@@ -290,3 +290,39 @@ for eps in [0.1, 0.01]:
     ratio = error / eps**2
     print(f"eps = {eps}: error = ({error[0]:.2e}, {error[1]:.2e}),",
           f"error / eps**2 = ({ratio[0]:.6f}, {ratio[1]:.6f})")
+
+# %% complex_autograd_1
+import torch
+
+z = torch.tensor(1 + 2j, requires_grad=True)
+y = z.conj()  # dy/dz = 0, dy/dconj(z) = 1: not holomorphic
+v = torch.tensor(1j)
+y.backward(v)
+print("z.grad =", z.grad)
+conj_real = lambda r: torch.view_as_real(torch.view_as_complex(r).conj().resolve_conj())
+J_real = torch.func.jacrev(conj_real)(torch.view_as_real(z.detach()))  # (a, b) -> (a, -b)
+J_real = J_real + 0.0  # -0. + 0. = 0.
+print("J_real =", J_real)
+print("v_real @ J_real =", torch.view_as_real(v) @ J_real)
+
+# %% complex_autograd_2
+import torch
+
+c = torch.tensor(3 + 4j)
+loss = lambda z: ((z**2 - c) * (z**2 - c).conj()).real  # |z^2 - c|^2
+z = torch.tensor(1 + 1j, requires_grad=True)
+print("start:   z =", z.detach(), "| L =", loss(z).item())
+optimizer = torch.optim.SGD([z], lr=0.01)
+for step in range(50):
+    optimizer.zero_grad()
+    loss(z).backward()
+    optimizer.step()
+print("50 SGD steps:   z =", z.detach(), "| z**2 =", (z**2).detach())
+print("                L =", round(loss(z).item(), 6))
+z_conj = torch.tensor(1 + 1j, requires_grad=True)
+for step in range(10):
+    z_conj.grad = None
+    loss(z_conj).backward()
+    with torch.no_grad():
+        z_conj -= 0.01 * z_conj.grad.conj()  # along conj(z.grad)
+print("10 conj steps:  L =", round(loss(z_conj).item(), 1))

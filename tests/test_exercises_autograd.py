@@ -232,3 +232,24 @@ def test_transforms_2_the_error_of_the_linearization_is_eps_squared_u_squared(de
         "eps = 0.1: error = (1.00e-02, 1.00e-02), error / eps**2 = (1.000000, 1.000000)\n"
         "eps = 0.01: error = (1.00e-04, 1.00e-04), error / eps**2 = (1.000000, 1.000000)\n"
     )
+# --- Lesson 21: complex autograd ------------------------------------------------------
+
+
+def test_complex_autograd_1_conj_sends_back_conj_v(device):
+    ns, out = solve("complex_autograd_1", device)
+    # y = conj(z) on real views: (a, b) -> (a, -b), J_real = diag(1, -1), by hand
+    assert torch.equal(ns["J_real"].cpu(), torch.tensor([[1.0, 0.0], [0.0, -1.0]]))
+    assert ns["z"].grad.cpu().item() == (1j).conjugate() == -1j  # conj(v), v = 1j
+    assert ns["z"].grad.cpu().item() != 0  # what conj(dy/dz) v = 0 v would give
+    text = without_device(out["complex_autograd_1"])
+    assert text.startswith("z.grad = tensor(0.-1.j)\n")
+    assert "v_real @ J_real = tensor([ 0., -1.])" in text
+
+
+def test_complex_autograd_2_sgd_finds_a_square_root_and_conj_steps_diverge(device):
+    ns, out = solve("complex_autograd_2", device)
+    z = ns["z"].detach().cpu().item()
+    assert abs(z - (2 + 1j)) < 1e-4  # (2 + i)^2 = 3 + 4i, the root nearest the start 1 + i
+    assert ns["loss"](ns["z_conj"]).item() > ns["loss"](torch.tensor(1 + 1j)).item()  # L rose from 13
+    text = without_device(out["complex_autograd_2"])
+    assert "50 SGD steps:   z = tensor(2.0000+1.0000j) | z**2 = tensor(3.0000+4.0000j)" in text
