@@ -28,7 +28,6 @@ P = (g**2).sum()
 print("g =", g.detach(), "| P =", P.item())
 print("grad_P =", grad_P)
 
-
 # %% hooks_1
 import torch
 
@@ -139,6 +138,7 @@ print("slope from the right:", ((torch.relu(zero + h) - torch.relu(zero)) / h).i
 print("slope from the left: ", ((torch.relu(zero) - torch.relu(zero - h)) / h).item())
 x_away = torch.tensor([0.5, 1.0], dtype=torch.float64, requires_grad=True)
 print("gradcheck(torch.relu, (x_away,)):", gradcheck(torch.relu, (x_away,)))
+
 # %% custom_function_1
 import torch
 from torch.func import jacfwd, jacrev
@@ -204,6 +204,7 @@ expected = torch.autograd.grad(W @ x, [W, x], grad_outputs=v)
 print("equal to autograd:", torch.equal(W.grad, expected[0]) and torch.equal(x.grad, expected[1]))
 W64, x64 = W.detach().double().requires_grad_(True), x.detach().double().requires_grad_(True)
 print("gradcheck:", torch.autograd.gradcheck(MatVec.apply, (W64, x64)))
+
 # %% per_sample_grads_1
 import torch
 from torch import nn
@@ -250,6 +251,7 @@ g_w = vmap(grad(loss_w), in_dims=(None, 0, 0))(model.weight.detach(), xs, ts)
 print("g_w =", g_w)
 r = model(xs)[:, 0].detach() - ts  # residuals r_b = w . x_b + b - t_b
 print("2 r x =", (2 * r[:, None] * xs)[:, None])  # the hand formula, shape (B, 1, 2)
+
 # %% transforms_1
 import torch
 from torch.func import grad_and_value

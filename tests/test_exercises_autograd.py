@@ -135,6 +135,8 @@ def test_gradcheck_2_relu_fails_at_its_kink_but_its_backward_is_fine(device):
     assert "numerical:tensor([[0.5000, 0.0000]," in text
     assert "slope from the right: 1.0\n" in text and "slope from the left:  0.0\n" in text
     assert text.endswith("gradcheck(torch.relu, (x_away,)): True\n")
+
+
 # --- Lesson 18: torch.autograd.Function -----------------------------------------------
 
 
@@ -161,6 +163,8 @@ def test_custom_function_2_matvec_returns_one_gradient_per_input(device):
     expected_W, expected_x = vjp_fn(v)
     assert torch.equal(ns["W"].grad.cpu(), expected_W) and torch.equal(ns["x"].grad.cpu(), expected_x)
     assert out["custom_function_2"].endswith("equal to autograd: True\ngradcheck: True\n")
+
+
 # --- Lesson 19: per-sample gradients of a model's parameters ---------------------------
 
 
@@ -202,6 +206,8 @@ def test_per_sample_grads_2_weight_only_matches_the_hand_formula(device):
     assert torch.allclose(g_w.detach().cpu(), by_loop[:, None, :2], atol=1e-5)
     assert g_w.grad_fn is not None  # the bias is the module's own parameter, which requires grad
     assert "grad_fn=<" in out["per_sample_grads_2"]
+
+
 # --- Lesson 20: function transforms -----------------------------------------------------
 
 
@@ -232,6 +238,8 @@ def test_transforms_2_the_error_of_the_linearization_is_eps_squared_u_squared(de
         "eps = 0.1: error = (1.00e-02, 1.00e-02), error / eps**2 = (1.000000, 1.000000)\n"
         "eps = 0.01: error = (1.00e-04, 1.00e-04), error / eps**2 = (1.000000, 1.000000)\n"
     )
+
+
 # --- Lesson 21: complex autograd ------------------------------------------------------
 
 
