@@ -151,7 +151,8 @@ def loss(params):  # L = 1/2 ||W x + b - target||^2
     return 0.5 * ((functional_call(model, params, (x,)) - target) ** 2).sum()
 
 
-u = {"weight": torch.tensor([[1.0, 0.0], [0.0, -1.0]]), "bias": torch.tensor([1.0, 1.0])}
+U, u_b = torch.tensor([[1.0, 0.0], [0.0, -1.0]]), torch.tensor([1.0, 1.0])
+u = {"weight": U, "bias": u_b}  # a direction in parameter space
 _, Hu = jvp(grad(loss), (params,), (u,))  # H u, a dict shaped like params; no H
 print('Hu["weight"] =', Hu["weight"])
 print('Hu["bias"] =', Hu["bias"])

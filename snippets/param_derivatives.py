@@ -26,15 +26,15 @@ def f(params, x):  # the model as a function of its parameters (and of x)
 
 blocks = jacrev(f)(params, x)  # argnums=0: w.r.t. the dict, one block per entry
 for name, block in blocks.items():
-    print(f"{name}: {tuple(block.shape)} = y.shape {tuple(y.shape)} + {tuple(params[name].shape)}")
+    print(f"{name}: {tuple(block.shape)} = {tuple(y.shape)} + {tuple(params[name].shape)}")
 print('blocks["weight"] =', blocks["weight"])  # [i, j, k] = dy_i/dW_jk = δ_ij x_k
 print('blocks["bias"] =', blocks["bias"])  # [i, j] = dy_i/db_j = δ_ij
 I = torch.eye(2)
 by_hand = torch.einsum("ij,k->ijk", I, x)  # δ_ij x_k
-print("torch.equal(blocks['weight'], by_hand):", torch.equal(blocks["weight"], by_hand))
+print("blocks['weight'] equals by_hand:", torch.equal(blocks["weight"], by_hand))
 
 # %% flatten
-J_theta = torch.cat([block.reshape(2, -1) for block in blocks.values()], dim=1)  # (2, 4 + 2)
+J_theta = torch.cat([block.reshape(2, -1) for block in blocks.values()], 1)  # (2, 6)
 print("J_theta =", J_theta)
 print("torch.kron(I, x) =", torch.kron(I, x))  # dy/d vec(W), W flattened row by row
 v = torch.tensor([0.5, -2.0])  # lesson 2's v
@@ -57,11 +57,11 @@ for a in H:
         print(f'H["{a}"]["{b}"]: {tuple(H[a][b].shape)}')
 print('H["weight"]["bias"] =', H["weight"]["bias"])  # [i, j, k] = δ_ik x_j
 sizes = {name: p.numel() for name, p in params.items()}
-H_flat = torch.cat(
-    [torch.cat([H[a][b].reshape(sizes[a], sizes[b]) for b in params], dim=1) for a in params]
-)  # (6, 6)
+H_flat = torch.cat(  # (6, 6)
+    [torch.cat([H[a][b].reshape(sizes[a], -1) for b in params], 1) for a in params]
+)
 print("H_flat =", H_flat)
-print("torch.equal(H_flat, J_theta.T @ J_theta):", torch.equal(H_flat, J_theta.T @ J_theta))
+print("H_flat equals J_theta.T @ J_theta:", torch.equal(H_flat, J_theta.T @ J_theta))
 
 # %% jacobian_penalty
 live = dict(model.named_parameters())  # the module's own tensors, requires_grad=True
@@ -86,7 +86,7 @@ except RuntimeError as error:
 J_graph = torch.autograd.functional.jacobian(model, x, create_graph=True)
 print("J_graph.requires_grad:", J_graph.requires_grad)
 (J_graph**2).sum().backward()
-print("create_graph=True, backward:", model.weight.grad, model.bias.grad, sep="\n")
+print("after backward:", model.weight.grad, model.bias.grad, sep="\n")
 model.zero_grad()
 
 
@@ -99,10 +99,10 @@ print("grad(penalty_of)(params):", grads["weight"], grads["bias"], sep="\n")
 
 # %% training_step
 def jacobian_penalty(model, X):
-    """The sum over the batch of ||dy_b/dx_b||^2, differentiable w.r.t. the parameters."""
+    """Sum of ||dy_b/dx_b||^2 over the batch, differentiable w.r.t. the parameters."""
     params = dict(model.named_parameters())
     y_of_x = lambda x: functional_call(model, params, (x,))
-    return (vmap(jacrev(y_of_x))(X) ** 2).sum()  # vmap: one (m, n) Jacobian per sample
+    return (vmap(jacrev(y_of_x))(X) ** 2).sum()  # one (m, n) Jacobian per sample
 
 
 X = torch.tensor([[2.0, 3.0], [1.0, -1.0], [0.0, 1.0]])  # B = 3 samples
@@ -112,11 +112,15 @@ optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
 optimizer.zero_grad()
 task = ((model(X) - T) ** 2).mean()
 penalty = jacobian_penalty(model, X)  # B ||W||^2
-(task_grad_W,) = torch.autograd.grad(task, model.weight, retain_graph=True)
+task_grad_W, task_grad_b = torch.autograd.grad(  # the task loss alone
+    task, [model.weight, model.bias], retain_graph=True
+)
 (task + lam * penalty).backward()
 W = model.weight.detach().clone()
-print("penalty =", penalty.item(), "| B * ||W||^2 =", len(X) * (W**2).sum().item())
+B = len(X)
+print("penalty =", penalty.item(), "| B ||W||^2 =", B * (W**2).sum().item())
 print("model.weight.grad =", model.weight.grad)
-print("task_grad_W + lam * 2 * B * W =", task_grad_W + lam * 2 * len(X) * W)
+print("task_grad_W + lam * 2 * B * W =", task_grad_W + lam * 2 * B * W)
+print("torch.allclose(model.bias.grad, task_grad_b):", torch.allclose(model.bias.grad, task_grad_b))
 optimizer.step()
 print("after the step: model.weight =", model.weight.detach())
