@@ -328,3 +328,58 @@ for step in range(10):
     with torch.no_grad():
         z_conj -= 0.01 * z_conj.grad.conj()  # along conj(z.grad)
 print("10 conj steps:  L =", round(loss(z_conj).item(), 1))
+
+# %% param_derivatives_1
+import torch
+from torch import nn
+from torch.func import functional_call, grad, jacrev
+
+
+def f(x):  # lesson 1's f: R^2 -> R^2, J = [[2 x1, 3], [2, 2 x2]]
+    x1, x2 = x[0], x[1]
+    return torch.stack([x1**2 + 3 * x2, x2**2 + 2 * x1])
+
+
+model = nn.Linear(2, 2)  # y = W f(x) + b
+with torch.no_grad():
+    model.weight.copy_(torch.tensor([[1.0, 2.0], [3.0, 4.0]]))
+    model.bias.copy_(torch.tensor([0.5, -1.0]))
+params = {name: p.detach() for name, p in model.named_parameters()}
+x = torch.tensor([2.0, 3.0])
+
+
+def penalty(params):  # ||dy/dx||^2 = ||W J||^2
+    y_of_x = lambda x: functional_call(model, params, (f(x),))
+    return (jacrev(y_of_x)(x) ** 2).sum()
+
+
+grads = grad(penalty)(params)
+W, J = params["weight"], jacrev(f)(x)
+print('grads["weight"] =', grads["weight"])
+print("2 * W @ J @ J.T =", 2 * W @ J @ J.T)
+print('grads["bias"] =', grads["bias"])
+
+# %% param_derivatives_2
+import torch
+from torch import nn
+from torch.func import functional_call, grad, jvp
+
+model = nn.Linear(2, 2)
+with torch.no_grad():
+    model.weight.copy_(torch.tensor([[1.0, 2.0], [3.0, 4.0]]))
+    model.bias.copy_(torch.tensor([0.5, -1.0]))
+params = {name: p.detach() for name, p in model.named_parameters()}
+x, target = torch.tensor([2.0, 3.0]), torch.tensor([1.0, 0.0])
+
+
+def loss(params):  # L = 1/2 ||W x + b - target||^2
+    return 0.5 * ((functional_call(model, params, (x,)) - target) ** 2).sum()
+
+
+U, u_b = torch.tensor([[1.0, 0.0], [0.0, -1.0]]), torch.tensor([1.0, 1.0])
+u = {"weight": U, "bias": u_b}  # a direction in parameter space
+_, Hu = jvp(grad(loss), (params,), (u,))  # H u, a dict shaped like params; no H
+print('Hu["weight"] =', Hu["weight"])
+print('Hu["bias"] =', Hu["bias"])
+r = u["weight"] @ x + u["bias"]  # J_theta u
+print("J_theta u =", r, "| torch.outer(J_theta u, x) =", torch.outer(r, x))

@@ -261,3 +261,42 @@ def test_complex_autograd_2_sgd_finds_a_square_root_and_conj_steps_diverge(devic
     assert ns["loss"](ns["z_conj"]).item() > ns["loss"](torch.tensor(1 + 1j)).item()  # L rose from 13
     text = without_device(out["complex_autograd_2"])
     assert "50 SGD steps:   z = tensor(2.0000+1.0000j) | z**2 = tensor(3.0000+4.0000j)" in text
+
+
+# --- Lesson 22: derivatives with respect to a model's parameters ----------------------
+
+
+def test_param_derivatives_1_penalty_through_f_has_gradient_2_W_J_J_transposed(device):
+    ns, out = solve("param_derivatives_1", device)
+    W = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    # ||W J||^2 = tr(W J J^T W^T), so d/dW = 2 W J J^T; J J^T = [[25, 26], [26, 40]]
+    expected = 2 * W @ J @ J.T
+    assert torch.equal(expected, torch.tensor([[154.0, 212.0], [358.0, 476.0]]))
+    assert torch.equal(ns["grads"]["weight"].cpu(), expected)
+    assert torch.equal(ns["grads"]["bias"].cpu(), torch.zeros(2))
+    # independently: finite differences of ||W J||^2 in float64
+    W64, J64, h = W.double(), J.double(), 1e-6
+    norm = lambda W: ((W @ J64) ** 2).sum()
+    fd = torch.zeros(2, 2, dtype=torch.float64)
+    for i in range(2):
+        for j in range(2):
+            E = torch.zeros(2, 2, dtype=torch.float64)
+            E[i, j] = h
+            fd[i, j] = (norm(W64 + E) - norm(W64 - E)) / (2 * h)
+    assert torch.allclose(fd, expected.double(), rtol=1e-6)
+    assert 'grads["bias"] = tensor([0., 0.])' in without_device(out["param_derivatives_1"])
+
+
+def test_param_derivatives_2_hvp_over_the_parameter_dict_is_J_transposed_J_u(device):
+    ns, _ = solve("param_derivatives_2", device)
+    x, u_W, u_b = torch.tensor([2.0, 3.0]), ns["u"]["weight"].cpu(), ns["u"]["bias"].cpu()
+    r = u_W @ x + u_b  # J_theta u = (3, -2)
+    assert torch.equal(r, torch.tensor([3.0, -2.0]))
+    assert torch.equal(ns["Hu"]["weight"].cpu(), torch.outer(r, x))  # J_theta^T r, W part
+    assert torch.equal(ns["Hu"]["bias"].cpu(), r)
+    # independently: the full Hessian of the flattened loss, times the flattened u
+    W, b, t = ns["params"]["weight"].cpu(), ns["params"]["bias"].cpu(), ns["target"].cpu()
+    loss = lambda th: 0.5 * ((th[:4].reshape(2, 2) @ x + th[4:] - t) ** 2).sum()
+    H = torch.autograd.functional.hessian(loss, torch.cat([W.flatten(), b]))
+    Hu = H @ torch.cat([u_W.flatten(), u_b])
+    assert torch.equal(torch.cat([ns["Hu"]["weight"].cpu().flatten(), ns["Hu"]["bias"].cpu()]), Hu)
