@@ -23,6 +23,21 @@ print("y.shape:", tuple(y.shape), "| m =", y.numel(), "| n =", x.numel())
 J = torch.tensor([[2.0, 1.0, 0.0], [0.0, 1.0, 6.0]])
 print("J =", J)
 
+# %% leaf_setup_3
+import torch
+
+X = torch.tensor([[1.0, 2.0], [0.5, -1.0], [-1.0, 1.0], [2.0, 0.0], [0.0, 1.0]])  # 5 samples
+targets = torch.tensor([1.0, 0.0, 2.0, -1.0, 0.5])
+w = torch.tensor([0.5, -0.5], requires_grad=True)
+per_sample = torch.nn.MSELoss(reduction="none")(X @ w, targets)  # shape (5,)
+for sizes in [(2, 2), (3, 2)]:  # samples per GPU
+    losses = per_sample[: sum(sizes)]
+    gathered = torch.stack([chunk.mean() for chunk in losses.split(sizes)])  # one mean per GPU
+    weighted = (gathered * torch.tensor(sizes)).sum() / sum(sizes)
+    print(f"chunks {sizes}: gathered.shape = {tuple(gathered.shape)}")
+    print(f"  gathered.mean() = {gathered.mean():.4f}, losses.mean() = {losses.mean():.4f},",
+          f"weighted = {weighted:.4f}")
+
 # %% weighted_backward_1
 import torch
 

@@ -170,6 +170,35 @@ except RuntimeError as error:
 (Hv,) = torch.autograd.grad(g, x, v)
 print("g.requires_grad:", g.requires_grad, "| Hv =", Hv)
 
+# %% pitfalls_3
+import torch
+
+candidates = {
+    "a": torch.ones(2, requires_grad=True).double(),
+    "b": torch.ones(2, dtype=torch.float64, requires_grad=True),
+    "c": torch.ones(2).double().requires_grad_(),
+    "d": torch.ones(2, requires_grad=True).float(),  # already float32
+    "e": torch.ones(2, requires_grad=True).double().detach().requires_grad_(),
+}
+for name, t in candidates.items():
+    node = t.grad_fn.name() if t.grad_fn is not None else None
+    print(f"{name}: is_leaf={t.is_leaf}, grad_fn={node}, dtype={t.dtype}")
+
+# %% pitfalls_4
+import torch
+
+B = 8
+X = torch.linspace(-1.0, 1.0, 2 * B).reshape(B, 2)  # shape (B, 2)
+targets = torch.arange(B) / 4
+w = torch.tensor([0.5, -0.5], requires_grad=True)
+loss = torch.nn.MSELoss(reduction="none")(X @ w, targets)  # shape (B,)
+loss.backward(torch.full_like(loss, 1 / B), retain_graph=True)  # v = (1/B, ..., 1/B)
+grad_v = w.grad
+w.grad = None
+loss.mean().backward()
+print("backward(full_like(loss, 1 / B)): w.grad =", grad_v)
+print("mean().backward():                w.grad =", w.grad)
+
 # %% benchmark_1
 import torch
 from torch.func import jacrev

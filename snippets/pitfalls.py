@@ -23,6 +23,28 @@ except RuntimeError as error:
 y.backward(torch.ones_like(y), retain_graph=True)  # v = [1, 1]
 print("x.grad =", x.grad)
 
+# %% vector_loss raises="RuntimeError"
+X = torch.tensor([[1.0, 2.0], [0.5, -1.0], [-1.0, 1.0], [2.0, 0.0]])  # B = 4 samples
+targets = torch.tensor([1.0, 0.0, 2.0, -1.0])
+w = torch.tensor([0.5, -0.5], requires_grad=True)  # the model: X @ w
+mse_per_sample = torch.nn.MSELoss(reduction="none")
+loss = mse_per_sample(X @ w, targets)  # shape (4,)
+try:
+    loss.backward()
+except RuntimeError as error:
+    print(f"{type(error).__name__}: {error}")
+
+# %% loss_reduction
+B = len(targets)
+loss.backward(torch.ones_like(loss), retain_graph=True)  # v = (1, ..., 1)
+grad_sum = w.grad
+w.grad = None
+loss.mean().backward()  # v = (1/B, ..., 1/B)
+grad_mean = w.grad
+print("ones_like: w.grad =", grad_sum)
+print("mean():    w.grad =", grad_mean)
+print("ratio =", grad_sum / grad_mean, "| B =", B)
+
 # %% shape_mismatch raises="RuntimeError"
 try:
     y.backward(torch.ones(2), retain_graph=True)
@@ -61,6 +83,43 @@ z = f(x)
 z.retain_grad()
 z.sum().backward()
 print("z.grad =", z.grad)
+
+# %% moved_leaf
+w64 = torch.tensor([1.0, -2.0], requires_grad=True).double()  # a float64 copy
+u64 = torch.tensor([1.0, -2.0], requires_grad=True).to(torch.float64)
+same = torch.tensor([1.0, -2.0], requires_grad=True).to(torch.float32)  # already float32
+for name, moved in [("w64", w64), ("u64", u64), ("same", same)]:
+    node = moved.grad_fn.name() if moved.grad_fn is not None else None
+    print(f"{name}.is_leaf: {moved.is_leaf} | {name}.grad_fn: {node}")
+(w64 * w64).sum().backward()
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    print("w64.grad:", w64.grad)
+first_sentence = str(caught[0].message).split(". ")[0]
+print(f"{caught[0].category.__name__}: {first_sentence}.")
+
+# %% moved_leaf_fix
+w64 = torch.tensor([1.0, -2.0], dtype=torch.float64, requires_grad=True)  # device= too
+u64 = torch.tensor([1.0, -2.0]).to(torch.float64).requires_grad_()  # move first, then record
+for name, fixed in [("w64", w64), ("u64", u64)]:
+    (fixed * fixed).sum().backward()  # d/dw sum(w^2) = 2 w
+    print(f"{name}.is_leaf: {fixed.is_leaf} | {name}.grad: {fixed.grad}")
+
+# %% moved_leaf_retain_grad raises="ValueError"
+w = torch.tensor([1.0, -2.0], requires_grad=True)  # the leaf
+w64 = w.double()  # the copy that the model computes with
+try:
+    torch.optim.SGD([w64], lr=0.1)
+except ValueError as error:
+    print(f"{type(error).__name__}: {error}")
+w64.retain_grad()
+optimizer = torch.optim.SGD([w64], lr=0.1)  # accepted now
+for _ in range(3):
+    optimizer.zero_grad()
+    (w64 * w64).sum().backward()  # w64 <- w64 - 0.1 * 2 w64 = 0.8 w64
+    optimizer.step()
+    print(f"w64 = {w64.detach()} | w.grad = {w.grad}")
+print("w =", w.detach())
 
 # %% in_place_leaf raises="RuntimeError"
 x.grad = None

@@ -46,6 +46,24 @@ def test_three_input_jacobian_by_hand_equals_jacrev(device):
     assert "y.shape: (1, 2) | m = 2 | n = 3\n" in out["leaf_setup_2"]
 
 
+def test_mean_of_replica_means_is_the_batch_mean_only_for_equal_chunks(device):
+    ns, out = solve("leaf_setup_3", device)
+    X, targets, w = (ns[k].detach().cpu() for k in ("X", "targets", "w"))
+    per_sample = (X @ w - targets) ** 2  # by hand, without MSELoss
+    assert torch.equal(per_sample, torch.tensor([2.25, 0.5625, 9.0, 4.0, 1.0]))
+    equal = torch.stack([per_sample[:2].mean(), per_sample[2:4].mean()])
+    unequal = torch.stack([per_sample[:3].mean(), per_sample[3:].mean()])
+    assert torch.allclose(equal.mean(), per_sample[:4].mean())
+    assert not torch.allclose(unequal.mean(), per_sample.mean())  # 3.21875 against 3.3625
+    assert torch.allclose((unequal * torch.tensor([3.0, 2.0])).sum() / 5, per_sample.mean())
+    assert out["leaf_setup_3"].splitlines() == [
+        "chunks (2, 2): gathered.shape = (2,)",
+        "  gathered.mean() = 3.9531, losses.mean() = 3.9531, weighted = 3.9531",
+        "chunks (3, 2): gathered.shape = (2,)",
+        "  gathered.mean() = 3.2188, losses.mean() = 3.3625, weighted = 3.3625",
+    ]
+
+
 # --- Lesson 2: weighted-backward ---------------------------------------------------------
 
 

@@ -145,6 +145,39 @@ def test_pitfalls_2_hvp_needs_create_graph(device):
     assert "g.requires_grad: True" in out["pitfalls_2"]
 
 
+def test_pitfalls_3_only_a_copy_made_after_requires_grad_is_a_non_leaf(device):
+    ns, out = solve("pitfalls_3", device)
+    expected = {  # name: (is_leaf, grad_fn, dtype)
+        "a": (False, "ToCopyBackward0", torch.float64),
+        "b": (True, None, torch.float64),
+        "c": (True, None, torch.float64),
+        "d": (True, None, torch.float32),  # .float() of a float32 tensor returns it unchanged
+        "e": (True, None, torch.float64),
+    }
+    for name, (is_leaf, node, dtype) in expected.items():
+        t = ns["candidates"][name]
+        assert t.is_leaf is is_leaf and t.requires_grad and t.dtype == dtype, name
+        assert (t.grad_fn.name() if t.grad_fn else None) == node, name
+        assert f"{name}: is_leaf={is_leaf}, grad_fn={node}, dtype={dtype}\n" in out["pitfalls_3"]
+    for name, t in ns["candidates"].items():  # what an optimizer accepts: leaves only
+        if t.is_leaf:
+            torch.optim.SGD([t], lr=0.1)
+        else:
+            with pytest.raises(ValueError, match="can't optimize a non-leaf Tensor"):
+                torch.optim.SGD([t], lr=0.1)
+
+
+def test_pitfalls_4_weights_one_over_B_give_the_gradient_of_the_mean(device):
+    ns, out = solve("pitfalls_4", device)
+    X, targets, w, grad_v = cpu(ns, "X", "targets", "w", "grad_v")
+    B = ns["B"]
+    by_hand = 2 * (X @ w - targets) @ X / B  # d/dw of mean_i (x_i . w - t_i)^2
+    assert torch.allclose(grad_v, by_hand) and torch.allclose(ns["w"].grad.cpu(), by_hand)
+    assert torch.allclose(grad(lambda w: ((X @ w - targets) ** 2).mean())(w), by_hand)
+    printed = [line.split("w.grad = ")[1] for line in without_device(out["pitfalls_4"]).splitlines()]
+    assert printed[0] == printed[1]
+
+
 # --- The pages ------------------------------------------------------------------------
 
 

@@ -1,18 +1,24 @@
 """Each pitfall cell raises what it claims, with torch's live message, and its fix works."""
 
+import contextlib
+import io
 import re
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch.func import grad, vmap
 
-from conftest import SNIPPETS_DIR, hand_jacobian, run_cells, without_device
+from conftest import CUDA, SNIPPETS_DIR, cpu, hand_jacobian, run_cells, without_device
 
 IN_PLACE = "one of the variables needed for gradient computation has been modified by an inplace operation"
 ERRORS = {  # cell -> (exception, start of torch's message)
     "non_scalar": (RuntimeError, "grad can be implicitly created only for scalar outputs"),
+    "vector_loss": (RuntimeError, "grad can be implicitly created only for scalar outputs"),
     "shape_mismatch": (RuntimeError, "Mismatch in shape: grad_output[0] has a shape of torch.Size([2])"),
     "second_backward": (RuntimeError, "Trying to backward through the graph a second time"),
+    "moved_leaf_retain_grad": (ValueError, "can't optimize a non-leaf Tensor"),
     "in_place_leaf": (RuntimeError, "a leaf Variable that requires grad is being used in an in-place operation."),
     "in_place_leaf_index": (RuntimeError, "a view of a leaf Variable that requires grad is being used in an in-place"),
     "version_counter": (RuntimeError, IN_PLACE),
@@ -180,3 +186,102 @@ def test_version_counter_fixes_give_the_out_of_place_gradients(device):
         assert torch.allclose(fixed, expected) and torch.allclose(fixed, by_hand)
     assert torch.allclose(ns["grad_clone"], torch.exp(a))
     assert torch.allclose(ns["grad_clone"], grad(lambda a: (torch.exp(a) + 1).sum())(a))
+
+
+# --- A loss per sample, and leaves that stop being leaves -----------------------------
+
+
+def mse_gradient_by_hand(X, targets, w):
+    """d/dw of sum_i (x_i . w - t_i)^2 = sum_i 2 (x_i . w - t_i) x_i."""
+    return 2 * (X @ w - targets) @ X
+
+
+def test_vector_loss_is_one_loss_per_sample_and_backward_refuses_it(device):
+    ns, out = run_cells("pitfalls", device, until="vector_loss")
+    loss, w = ns["loss"], ns["w"]
+    assert loss.shape == (4,) and w.grad is None  # the refused backward wrote nothing
+    with pytest.raises(RuntimeError, match="only for scalar outputs"):
+        loss.backward()
+    assert out["vector_loss"] == "RuntimeError: grad can be implicitly created only for scalar outputs\n"
+
+
+def test_ones_like_gives_the_sum_which_is_B_times_the_mean(device):
+    ns, out = run_cells("pitfalls", device, until="loss_reduction")
+    X, targets, w, grad_sum, grad_mean = cpu(ns, "X", "targets", "w", "grad_sum", "grad_mean")
+    by_hand = mse_gradient_by_hand(X, targets, w)
+    assert torch.equal(by_hand, torch.tensor([11.75, -13.5]))
+    assert torch.allclose(grad_sum, by_hand) and torch.allclose(grad_mean, by_hand / 4)
+    lines = without_device(out["loss_reduction"]).splitlines()
+    assert lines[-1] == "ratio = tensor([4., 4.]) | B = 4"
+
+
+@settings(max_examples=50, deadline=None)
+@given(B=st.integers(1, 32), seed=st.integers(0, 2**16))
+def test_the_ratio_is_the_batch_size_for_any_batch(device, B, seed):
+    generator = torch.Generator().manual_seed(seed)
+    X = torch.randn(B, 2, generator=generator).to(device)
+    targets = torch.randn(B, generator=generator).to(device)
+    w = torch.randn(2, generator=generator).to(device).requires_grad_()
+    mse_per_sample = torch.nn.MSELoss(reduction="none")
+    namespace = {"torch": torch, "targets": targets, "w": w, "loss": mse_per_sample(X @ w, targets)}
+    with contextlib.redirect_stdout(io.StringIO()):
+        run_cells("pitfalls", device, namespace=namespace, only={"loss_reduction"})
+    grad_sum, grad_mean = namespace["grad_sum"].cpu(), namespace["grad_mean"].cpu()
+    by_hand = mse_gradient_by_hand(X.cpu(), targets.cpu(), w.detach().cpu())
+    assert namespace["B"] == B
+    assert torch.allclose(grad_sum, by_hand, rtol=1e-4, atol=1e-4)
+    assert torch.allclose(grad_sum, B * grad_mean, rtol=1e-5, atol=1e-5)
+
+
+def test_a_moved_copy_is_a_non_leaf_without_grad(device):
+    ns, out = run_cells("pitfalls", device, until="moved_leaf")
+    for name in ("w64", "u64"):
+        moved = ns[name]
+        assert not moved.is_leaf and moved.dtype == torch.float64 and moved.device.type == device
+        assert moved.grad_fn.name() == "ToCopyBackward0"
+    with pytest.warns(UserWarning, match="that is not a leaf Tensor is being accessed"):
+        assert ns["w64"].grad is None  # backward ran, and went past it
+    assert ns["same"].is_leaf and ns["same"].grad_fn is None  # no change of dtype: no copy
+    assert without_device(out["moved_leaf"]).splitlines() == [
+        "w64.is_leaf: False | w64.grad_fn: ToCopyBackward0",
+        "u64.is_leaf: False | u64.grad_fn: ToCopyBackward0",
+        "same.is_leaf: True | same.grad_fn: None",
+        "w64.grad: None",
+        "UserWarning: The .grad attribute of a Tensor that is not a leaf Tensor is being accessed.",
+    ]
+
+
+def test_a_leaf_made_in_place_or_after_the_move_gets_the_gradient(device):
+    ns, out = run_cells("pitfalls", device, until="moved_leaf_fix")
+    for name in ("w64", "u64"):
+        fixed = ns[name]
+        assert fixed.is_leaf and fixed.dtype == torch.float64 and fixed.device.type == device
+        assert torch.equal(fixed.grad.cpu(), 2 * fixed.detach().cpu())  # d/dw sum(w^2) = 2w
+    assert "w64.is_leaf: True | w64.grad: tensor([ 2., -4.], dtype=torch.float64)" in without_device(
+        out["moved_leaf_fix"]
+    )
+
+
+def test_retain_grad_lets_sgd_step_the_copy_while_the_leaf_piles_up_gradients(device):
+    ns, out = run_cells("pitfalls", device, until="moved_leaf_retain_grad")
+    w, w64 = ns["w"], ns["w64"]
+    with pytest.raises(ValueError, match="can't optimize a non-leaf Tensor"):
+        torch.optim.SGD([w.double()], lr=0.1)
+    start = torch.tensor([1.0, -2.0], dtype=torch.float64)
+    steps = [start * 0.8 ** (k + 1) for k in range(3)]  # w <- w - 0.1 * 2w, by hand
+    assert torch.allclose(w64.detach().cpu(), steps[-1]) and not w64.is_leaf
+    assert torch.equal(w.detach().cpu(), start.float())  # the leaf itself never moved
+    # w.grad sums every step's gradient 2 * w64: 2 (1 + 0.8 + 0.64) w_0
+    assert torch.allclose(w.grad.cpu(), 2 * (start + steps[0] + steps[1]).float())
+    lines = without_device(out["moved_leaf_retain_grad"]).splitlines()
+    assert lines[0] == "ValueError: can't optimize a non-leaf Tensor"
+    assert lines[-2] == "w64 = tensor([ 0.5120, -1.0240], dtype=torch.float64) | w.grad = tensor([ 4.8800, -9.7600])"
+    assert lines[-1] == "w = tensor([ 1., -2.])"
+
+
+@pytest.mark.parametrize("device", [CUDA])
+def test_cuda_after_requires_grad_is_a_non_leaf(device):
+    moved = torch.ones(2, requires_grad=True).cuda()
+    assert not moved.is_leaf and moved.grad_fn.name() == "ToCopyBackward0"
+    on_device = torch.ones(2, device=device, requires_grad=True)
+    assert on_device.is_leaf
