@@ -104,3 +104,68 @@ for label, by_size in results.items():
         rows.append(dict(size=size, ms=median, q1=q1, q3=q3,
                          fastest=fastest, tied=ties, speedup=speedup))
 print(dict(enumerate(METHODS)))
+
+# %% hessian_diagonal export="hessian_diagonal"
+from torch.func import grad, hessian, jvp, vmap
+
+DIAGONAL = "hessian().diagonal()"  # the baseline of the speed-up
+N, M = 100, 200  # n inputs, m softplus terms
+K = (10, 100)  # Hutchinson's numbers of probes
+
+
+def diagonal_problem(device):  # the Hessian-diagonal lesson's problem, and its probes
+    generator = torch.Generator().manual_seed(0)
+    A = torch.randn(M, N, generator=generator, device="cpu").to(device) / N**0.5
+    x = torch.randn(N, generator=generator, device="cpu").to(device)
+    U = torch.randint(0, 2, (max(K), N), generator=generator, device="cpu").to(x) * 2 - 1
+    return (lambda x: torch.nn.functional.softplus(A @ x).sum()), x, U
+
+
+def diagonal_methods(loss, x, U):  # {name: a function of nothing that returns diag(H)}
+    def hvp(u):
+        return jvp(grad(loss), (x,), (u,))[1]
+
+    E = torch.eye(x.numel(), device=x.device)
+    methods = {
+        DIAGONAL: lambda: hessian(loss)(x).diagonal(),
+        "one-hot HVPs": lambda: (E * vmap(hvp)(E)).sum(0),
+    }
+    for k in K:  # an estimate from the first k probes
+        methods[f"Hutchinson, k = {k}"] = lambda U=U[:k]: (U * vmap(hvp)(U)).mean(0)
+    return methods
+
+
+def measure_diagonal(device):  # {method: (q1, median, q3) in seconds}
+    methods = diagonal_methods(*diagonal_problem(device))
+    assert torch.allclose(methods["one-hot HVPs"](), methods[DIAGONAL](), atol=1e-6)
+    quartiles = {}
+    for name, method in methods.items():
+        timer = benchmark.Timer("method()", globals=dict(method=method))
+        measurement = timer.blocked_autorange(min_run_time=MIN_RUN_TIME)
+        times = torch.tensor(measurement.times, dtype=torch.float64, device="cpu")
+        q1, q3 = times.quantile(torch.tensor([0.25, 0.75]).to(times)).tolist()
+        quartiles[name] = (q1, measurement.median, q3)
+    return quartiles
+
+
+def diagonal_verdict(quartiles):  # verdict()'s rule, with hessian().diagonal() as the baseline
+    as_rows = {"row loop" if name == DIAGONAL else name: q for name, q in quartiles.items()}
+    fastest, tied, speedup = verdict(as_rows)
+    back = {"row loop": DIAGONAL}
+    return back.get(fastest, fastest), [back.get(name, name) for name in tied], speedup
+
+
+hessian_diagonal = {"torch": torch.__version__, "n": N, "m": M, "devices": {}}
+for label, device in devices.items():
+    quartiles = measure_diagonal(device)
+    fastest, tied, speedup = diagonal_verdict(quartiles)
+    print(label, f"| n = {N} | median ms")
+    for name, (_, median, _) in quartiles.items():
+        print(f"  {name:<22}{median * 1e3:8.3f}")
+    ties = f" (tied: {', '.join(tied)})" if tied else ""
+    print(f"verdict:  {fastest}{ties}, {speedup:.1f}x")
+    q1, median, q3 = ([q[i] * 1e3 for q in quartiles.values()] for i in range(3))
+    hessian_diagonal["methods"] = list(quartiles)
+    hessian_diagonal["devices"][label] = dict(
+        ms=median, q1=q1, q3=q3, fastest=fastest, tied=tied, speedup=speedup
+    )

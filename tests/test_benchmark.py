@@ -1,5 +1,7 @@
 """The benchmark: verdicts follow from the numbers and report ties; the measurement runs on each device."""
 
+import json
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -92,3 +94,54 @@ def test_measurement_and_table_on_a_small_grid(device):
             assert all(q1 <= ms <= q3 for q1, ms, q3 in zip(row["q1"], row["ms"], row["q3"]))
             assert fastest not in row["tied"]
     assert out["table"].startswith("CPU | median ms\n")
+
+
+# --- The Hessian's diagonal (lesson 23): its own cell, table and export ------------------
+
+
+def diagonal_cell(device, min_run_time):
+    ns, _ = run_cells("benchmark", device, until="verdict")
+    gpu = {torch.cuda.get_device_name(): "cuda"} if torch.cuda.is_available() else {}
+    ns["devices"], ns["MIN_RUN_TIME"] = {"CPU": "cpu", **gpu}, min_run_time  # as the measure cell
+    _, out = run_cells("benchmark", device, namespace=ns, only={"hessian_diagonal"})
+    return ns, out["hessian_diagonal"]
+
+
+def test_diagonal_verdict_is_verdicts_rule_with_hessian_diagonal_as_baseline():
+    ns, _ = diagonal_cell("cpu", 0.001)
+    judge, baseline = ns["diagonal_verdict"], "hessian().diagonal()"
+    slow = {name: (10.0, 11.0, 12.0) for name in ns["hessian_diagonal"]["methods"]}
+    fastest, tied, speedup = judge(slow | {"one-hot HVPs": (1.0, 1.1, 1.2)})
+    assert (fastest, tied, speedup) == ("one-hot HVPs", [], pytest.approx(11.0 / 1.1))
+    fastest, tied, speedup = judge(slow | {baseline: (0.9, 1.0, 1.1), "Hutchinson, k = 10": (1.0, 1.05, 1.1)})
+    assert (fastest, tied, speedup) == (baseline, ["Hutchinson, k = 10"], 1.0)
+    _, tied, _ = judge(slow | {"Hutchinson, k = 10": (0.9, 1.0, 1.1), baseline: (1.0, 1.05, 1.1)})
+    assert tied == [baseline]  # the baseline keeps its name among the ties
+
+
+def test_diagonal_cell_exports_its_times_and_the_verdict_they_give(device):
+    ns, out = diagonal_cell(device, 0.001)
+    summary = json.loads(json.dumps(ns["hessian_diagonal"]))  # what the build exports
+    assert summary["n"] == 100 and summary["m"] == 200
+    assert summary["methods"] == [
+        "hessian().diagonal()", "one-hot HVPs", "Hutchinson, k = 10", "Hutchinson, k = 100"
+    ]
+    gpu = [torch.cuda.get_device_name()] if torch.cuda.is_available() else []
+    assert list(summary["devices"]) == ["CPU", *gpu]
+    for row in summary["devices"].values():
+        ms, q1, q3 = row["ms"], row["q1"], row["q3"]
+        assert len(ms) == len(q1) == len(q3) == 4
+        assert all(low <= median <= high for low, median, high in zip(q1, ms, q3))
+        best = min(ms)
+        assert row["fastest"] == summary["methods"][ms.index(best)]
+        assert row["speedup"] == pytest.approx(ms[0] / best)
+        for name, low, median, high in zip(summary["methods"], q1, ms, q3):
+            if name != row["fastest"]:
+                fast = summary["methods"].index(row["fastest"])
+                overlap = low <= q3[fast] and q1[fast] <= high
+                tie = median <= best * 1.1 or (overlap and median <= best * 1.2)
+                assert (name in row["tied"]) == tie, name
+    lines = out.splitlines()
+    assert lines[0] == "CPU | n = 100 | median ms"
+    assert [line.split("  ")[1] for line in lines[1:5]] == summary["methods"]
+    assert lines[5].startswith("verdict:  ") and lines[5].endswith("x")
