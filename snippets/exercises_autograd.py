@@ -123,7 +123,7 @@ print("12 * x**2 =", 12 * x**2)
 
 # %% hessian_diagonal_2
 import torch
-from torch.func import grad, jvp, vmap
+from torch.func import grad, hessian, jvp, vmap
 
 
 def f(x):  # R^2 -> R^2, J = [[2 x1, 3], [2, 2 x2]]
@@ -140,6 +140,9 @@ def hvp(u):
 
 
 x = torch.tensor([2.0, 3.0])
+H = hessian(loss)(x)
+off = (H**2).sum(1) - H.diagonal() ** 2  # sum over j != i of H_ij^2
+print("predicted variances: rademacher", off, "| gaussian", 2 * H.diagonal() ** 2 + off)
 generator = torch.Generator().manual_seed(0)
 k = 10_000
 rademacher = torch.randint(0, 2, (k, 2), generator=generator, device="cpu").to(x) * 2 - 1

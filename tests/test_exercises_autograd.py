@@ -120,5 +120,7 @@ def test_hessian_diagonal_2_gaussian_probes_add_twice_the_squared_diagonal(devic
         assert torch.allclose(samples.var(0), variance.double(), rtol=0.05)  # 10,000 probes
         assert torch.allclose(samples.mean(0), H.diagonal().double(), rtol=0.01)
     assert torch.equal(ns["rademacher"].abs().cpu(), torch.ones(10_000, 2))
+    assert torch.equal(ns["off"].cpu(), torch.tensor([576.0, 576.0]))  # 24², by hand
     lines = without_device(out["hessian_diagonal_2"]).splitlines()
-    assert [line.split(":")[0] for line in lines] == ["rademacher", "gaussian"]
+    assert lines[0] == "predicted variances: rademacher tensor([576., 576.]) | gaussian tensor([ 4808., 10658.])"
+    assert [line.split(":")[0] for line in lines[1:]] == ["rademacher", "gaussian"]
