@@ -336,6 +336,30 @@ from torch.func import functional_call, grad, jacrev
 
 
 def f(x):  # lesson 1's f: R^2 -> R^2, J = [[2 x1, 3], [2, 2 x2]]
+
+# %% hessian_diagonal_1
+import torch
+from torch.func import grad, jvp
+
+
+def loss(x):  # lesson 9's sum of x_i^4: H = diag(12 x^2)
+    return (x**4).sum()
+
+
+x = torch.tensor([-1.0, 0.5, 2.0])
+generator = torch.Generator().manual_seed(0)
+u = torch.randint(0, 2, (3,), generator=generator, device="cpu").to(x) * 2 - 1
+_, Hu = jvp(grad(loss), (x,), (u,))  # one HVP
+print("u =", u)
+print("u * Hu    =", u * Hu)
+print("12 * x**2 =", 12 * x**2)
+
+# %% hessian_diagonal_2
+import torch
+from torch.func import grad, hessian, jvp, vmap
+
+
+def f(x):  # R^2 -> R^2, J = [[2 x1, 3], [2, 2 x2]]
     x1, x2 = x[0], x[1]
     return torch.stack([x1**2 + 3 * x2, x2**2 + 2 * x1])
 
@@ -383,3 +407,23 @@ print('Hu["weight"] =', Hu["weight"])
 print('Hu["bias"] =', Hu["bias"])
 r = u["weight"] @ x + u["bias"]  # J_theta u
 print("J_theta u =", r, "| torch.outer(J_theta u, x) =", torch.outer(r, x))
+def loss(x):  # H = [[46, 24], [24, 71]] at x = (2, 3)
+    return 0.5 * (f(x) ** 2).sum()
+
+
+def hvp(u):
+    return jvp(grad(loss), (x,), (u,))[1]
+
+
+x = torch.tensor([2.0, 3.0])
+H = hessian(loss)(x)
+off = (H**2).sum(1) - H.diagonal() ** 2  # sum over j != i of H_ij^2
+print("predicted variances: rademacher", off, "| gaussian", 2 * H.diagonal() ** 2 + off)
+generator = torch.Generator().manual_seed(0)
+k = 10_000
+rademacher = torch.randint(0, 2, (k, 2), generator=generator, device="cpu").to(x) * 2 - 1
+gaussian = torch.randn(k, 2, generator=generator, device="cpu").to(x)
+for name, U in [("rademacher", rademacher), ("gaussian", gaussian)]:
+    samples = U * vmap(hvp)(U)  # one row per probe: u ⊙ H u
+    (m1, m2), (v1, v2) = samples.mean(0), samples.var(0)
+    print(f"{name}: mean = ({m1:.1f}, {m2:.1f}), variance = ({v1:.0f}, {v2:.0f})")

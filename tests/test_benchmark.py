@@ -1,5 +1,7 @@
 """The benchmark: verdicts follow from the numbers and report ties; the measurement runs on each device."""
 
+import json
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -126,7 +128,7 @@ def test_verdict_takes_another_baseline(lesson):
 
 def test_linearize_cell_exports_its_numbers_and_verdicts(linearized):
     ns, out = linearized
-    export = ns["linearize"]
+    export = ns["linearize_summary"]
     assert export["methods"] == ["jvp", "jvp_fn", "linearize"]
     assert list(export["devices"]) == list(ns["devices"])  # a GPU is measured wherever there is one
     for rows in export["devices"].values():
@@ -145,3 +147,40 @@ def test_linearize_cell_exports_its_numbers_and_verdicts(linearized):
                 assert row["break_even"] is None
     assert out.startswith("CPU | median ms, one JVP at a time at one x\n")
     assert out.count("(linearize pays off: ") == len(ns["LINEARIZE_SIZES"]) * len(ns["devices"])
+# --- The Hessian's diagonal (lesson 23): its own cell, table and export ------------------
+
+
+def diagonal_cell(device, min_run_time):
+    ns, _ = run_cells("benchmark", device, until="verdict")
+    gpu = {torch.cuda.get_device_name(): "cuda"} if torch.cuda.is_available() else {}
+    ns["devices"], ns["MIN_RUN_TIME"] = {"CPU": "cpu", **gpu}, min_run_time  # as the measure cell
+    _, out = run_cells("benchmark", device, namespace=ns, only={"hessian_diagonal"})
+    return ns, out["hessian_diagonal"]
+
+
+def test_diagonal_cell_exports_its_times_and_the_verdict_they_give(device):
+    ns, out = diagonal_cell(device, 0.001)
+    summary = json.loads(json.dumps(ns["hessian_diagonal"]))  # what the build exports
+    assert summary["n"] == 100 and summary["m"] == 200
+    assert summary["methods"] == [
+        "hessian().diagonal()", "one-hot HVPs", "Hutchinson, k = 10", "Hutchinson, k = 100"
+    ]
+    gpu = [torch.cuda.get_device_name()] if torch.cuda.is_available() else []
+    assert list(summary["devices"]) == ["CPU", *gpu]
+    for row in summary["devices"].values():
+        ms, q1, q3 = row["ms"], row["q1"], row["q3"]
+        assert len(ms) == len(q1) == len(q3) == 4
+        assert all(low <= median <= high for low, median, high in zip(q1, ms, q3))
+        best = min(ms)
+        assert row["fastest"] == summary["methods"][ms.index(best)]
+        assert row["speedup"] == pytest.approx(ms[0] / best)
+        for name, low, median, high in zip(summary["methods"], q1, ms, q3):
+            if name != row["fastest"]:
+                fast = summary["methods"].index(row["fastest"])
+                overlap = low <= q3[fast] and q1[fast] <= high
+                tie = median <= best * 1.1 or (overlap and median <= best * 1.2)
+                assert (name in row["tied"]) == tie, name
+    lines = out.splitlines()
+    assert lines[0] == "CPU | n = 100 | median ms"
+    assert [line.split("  ")[1] for line in lines[1:5]] == summary["methods"]
+    assert lines[5].startswith("verdict:  ") and lines[5].endswith("x")

@@ -300,3 +300,33 @@ def test_param_derivatives_2_hvp_over_the_parameter_dict_is_J_transposed_J_u(dev
     H = torch.autograd.functional.hessian(loss, torch.cat([W.flatten(), b]))
     Hu = H @ torch.cat([u_W.flatten(), u_b])
     assert torch.equal(torch.cat([ns["Hu"]["weight"].cpu().flatten(), ns["Hu"]["bias"].cpu()]), Hu)
+
+
+# --- Lesson 23: the Hessian's diagonal ------------------------------------------------
+
+
+def test_hessian_diagonal_1_one_probe_is_exact_for_a_diagonal_hessian(device):
+    ns, out = solve("hessian_diagonal_1", device)
+    x, u, Hu = cpu(ns, "x", "u", "Hu")
+    assert set(u.tolist()) <= {-1.0, 1.0}
+    assert torch.equal(Hu, 12 * x**2 * u)  # H = diag(12 x^2), by hand
+    assert torch.equal(u * Hu, torch.tensor([12.0, 3.0, 48.0]))
+    assert torch.equal(torch.diag(torch.func.hessian(ns["loss"])(ns["x"])).cpu(), u * Hu)
+    assert "u * Hu    = tensor([12.,  3., 48.])" in without_device(out["hessian_diagonal_1"])
+
+
+def test_hessian_diagonal_2_gaussian_probes_add_twice_the_squared_diagonal(device):
+    ns, out = solve("hessian_diagonal_2", device)
+    H = torch.tensor([[46.0, 24.0], [24.0, 71.0]])  # J^T J + diag(2 y), by hand
+    assert torch.allclose(torch.func.hessian(ns["loss"])(ns["x"]).cpu(), H)
+    off = (H**2).sum(1) - H.diagonal() ** 2  # sum over j != i of H_ij^2
+    for name, variance in [("rademacher", off), ("gaussian", 2 * H.diagonal() ** 2 + off)]:
+        U = ns[name].cpu().double()
+        samples = U * (U @ H.double())  # u ⊙ H u, without the lesson's HVP
+        assert torch.allclose(samples.var(0), variance.double(), rtol=0.05)  # 10,000 probes
+        assert torch.allclose(samples.mean(0), H.diagonal().double(), rtol=0.01)
+    assert torch.equal(ns["rademacher"].abs().cpu(), torch.ones(10_000, 2))
+    assert torch.equal(ns["off"].cpu(), torch.tensor([576.0, 576.0]))  # 24², by hand
+    lines = without_device(out["hessian_diagonal_2"]).splitlines()
+    assert lines[0] == "predicted variances: rademacher tensor([576., 576.]) | gaussian tensor([ 4808., 10658.])"
+    assert [line.split(":")[0] for line in lines[1:]] == ["rademacher", "gaussian"]

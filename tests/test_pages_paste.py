@@ -5,8 +5,8 @@ run in page order in a new `python` process with one shared namespace, must prin
 exactly the outputs shown under them, and a block that shows no output must print
 nothing. The Chinese page must show the same code and outputs as the English one.
 
-One exemption: the benchmark page's table of measured times (TIMINGS), whose numbers
-and verdicts change from run to run; its block still runs, and its lines and labels
+One exemption: the benchmark page's tables of measured times (TIMINGS), whose numbers
+and verdicts change from run to run; their blocks still run, and their lines and labels
 must match. Memory addresses (0x...) would be masked on both sides; no page prints one.
 """
 
@@ -30,7 +30,8 @@ PAGES = sorted(p.stem for p in (DOCS / "en").glob("*.md") if INCLUDE.search(p.re
 BLOCK = re.compile(
     r'<div class="(output )?highlight"><pre><span></span><code>(.*?)</code></pre></div>', re.DOTALL
 )
-TIMINGS = {"benchmark/table.md", "benchmark/linearize.md"}  # the cells that print measured times
+# The cells that print measured times:
+TIMINGS = {"benchmark/table.md", "benchmark/linearize.md", "benchmark/hessian_diagonal.md"}
 
 # Runs in the fresh interpreter: each block in turn in one `__main__` namespace, with what
 # it writes to file descriptor 1 (print, and anything below Python) captured per block.
