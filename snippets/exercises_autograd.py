@@ -336,30 +336,6 @@ from torch.func import functional_call, grad, jacrev
 
 
 def f(x):  # lesson 1's f: R^2 -> R^2, J = [[2 x1, 3], [2, 2 x2]]
-
-# %% hessian_diagonal_1
-import torch
-from torch.func import grad, jvp
-
-
-def loss(x):  # lesson 9's sum of x_i^4: H = diag(12 x^2)
-    return (x**4).sum()
-
-
-x = torch.tensor([-1.0, 0.5, 2.0])
-generator = torch.Generator().manual_seed(0)
-u = torch.randint(0, 2, (3,), generator=generator, device="cpu").to(x) * 2 - 1
-_, Hu = jvp(grad(loss), (x,), (u,))  # one HVP
-print("u =", u)
-print("u * Hu    =", u * Hu)
-print("12 * x**2 =", 12 * x**2)
-
-# %% hessian_diagonal_2
-import torch
-from torch.func import grad, hessian, jvp, vmap
-
-
-def f(x):  # R^2 -> R^2, J = [[2 x1, 3], [2, 2 x2]]
     x1, x2 = x[0], x[1]
     return torch.stack([x1**2 + 3 * x2, x2**2 + 2 * x1])
 
@@ -407,6 +383,34 @@ print('Hu["weight"] =', Hu["weight"])
 print('Hu["bias"] =', Hu["bias"])
 r = u["weight"] @ x + u["bias"]  # J_theta u
 print("J_theta u =", r, "| torch.outer(J_theta u, x) =", torch.outer(r, x))
+
+# %% hessian_diagonal_1
+import torch
+from torch.func import grad, jvp
+
+
+def loss(x):  # lesson 9's sum of x_i^4: H = diag(12 x^2)
+    return (x**4).sum()
+
+
+x = torch.tensor([-1.0, 0.5, 2.0])
+generator = torch.Generator().manual_seed(0)
+u = torch.randint(0, 2, (3,), generator=generator, device="cpu").to(x) * 2 - 1
+_, Hu = jvp(grad(loss), (x,), (u,))  # one HVP
+print("u =", u)
+print("u * Hu    =", u * Hu)
+print("12 * x**2 =", 12 * x**2)
+
+# %% hessian_diagonal_2
+import torch
+from torch.func import grad, hessian, jvp, vmap
+
+
+def f(x):  # R^2 -> R^2, J = [[2 x1, 3], [2, 2 x2]]
+    x1, x2 = x[0], x[1]
+    return torch.stack([x1**2 + 3 * x2, x2**2 + 2 * x1])
+
+
 def loss(x):  # H = [[46, 24], [24, 71]] at x = (2, 3)
     return 0.5 * (f(x) ** 2).sum()
 
