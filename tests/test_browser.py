@@ -5,11 +5,13 @@ Skipped when Chromium is not installed (`apt-get install chromium`; .ci/run inst
 
 import functools
 import http.server
+import re
 import shutil
 import threading
 from urllib.parse import urlparse
 
 import pytest
+import torch
 
 from test_links import SITE_URL
 from test_site import SITE, page_urls
@@ -198,3 +200,67 @@ def test_benchmark_figures_are_images_named_in_the_page_language(axe_page, serve
     assert all(role == "img" and title for role, title in figures)
     # The name the browser gives the CPU figure, as a screen reader reads it.
     assert axe_page.get_by_role("img", name=name, exact=True).count() == 1
+
+
+# --- The vᵀJ explorer of lesson 2 (docs/hooks/vjp_explorer.py, vjp-explorer.js) ----------
+
+EXPLORER_LABELS = {  # as the pages write them
+    "": ("{}, exact value", "Column view: show J·u instead, with u = v (forward mode)"),
+    "/zh": ("{} 的精确值", "列视图：改为显示 J·u，取 u = v（前向模式）"),
+}
+# What is typed into the number entries, the keys pressed on the sliders after that, and
+# the point (x₁, x₂, v₁, v₂) that this sets.
+EXPLORER_CASES = [
+    ({"x₁": "-1.5", "x₂": "0.5", "v₁": "0.37", "v₂": "-2.2"}, {"x₂": "ArrowRight", "v₂": "ArrowLeft"},
+     (-1.5, 1.0, 0.37, -2.3)),
+    ({"x₁": "-3", "x₂": "3", "v₁": "1", "v₂": "0"}, {}, (-3.0, 3.0, 1.0, 0.0)),
+    ({"x₁": "-2.5", "x₂": "-0.5", "v₁": "-1.3", "v₂": "2.75"}, {"x₁": "ArrowLeft", "v₁": "ArrowRight"},
+     (-3.0, -0.5, -1.2, 2.75)),
+]
+
+
+def seed_function(x):
+    """Lesson 2's y = (x₁² + 3x₂, x₂² + 2x₁)."""
+    return torch.stack([x[:, 0] ** 2 + 3 * x[:, 1], x[:, 1] ** 2 + 2 * x[:, 0]], dim=1)
+
+
+def announced(page, product):
+    """The vector that the explorer's live region gives for `product` (vᵀJ or J·u)."""
+    text = page.locator(".vjp-explorer [aria-live=polite]").inner_text()
+    match = re.search(re.escape(product) + r" = \(([^,]+), ([^)]+)\)", text)
+    assert match, text
+    return [float(number.replace("\u2212", "-")) for number in match.groups()]
+
+
+@pytest.mark.parametrize("language", EXPLORER_LABELS)
+def test_explorer_shows_the_products_that_torch_gives(page, server, language):
+    exact_label, switch_label = EXPLORER_LABELS[language]
+    requests, errors = [], []
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(server + language + "/weighted-backward/", wait_until="networkidle")
+    switch = page.get_by_label(switch_label, exact=True)
+    for typed, keys, point in EXPLORER_CASES:
+        for name, value in typed.items():
+            page.get_by_label(exact_label.format(name), exact=True).fill(value)
+        for name, key in keys.items():
+            page.get_by_label(name, exact=True).press(key)  # the slider, by keyboard
+        shown = [page.get_by_label(exact_label.format(name), exact=True).input_value()
+                 for name in ("x₁", "x₂", "v₁", "v₂")]
+        assert [float(value) for value in shown] == pytest.approx(point)
+        x1, x2, v1, v2 = point
+        x = torch.tensor([[x1, x2]], dtype=torch.float64, requires_grad=True)
+        v = torch.tensor([[v1, v2]], dtype=torch.float64)
+        seed_function(x).backward(v)
+        assert announced(page, "vᵀJ") == pytest.approx(x.grad[0].tolist(), rel=1e-3, abs=1e-3)
+        switch.focus()
+        switch.press("Space")  # the column view, J·u with u = v
+        assert switch.is_checked()
+        _, jvp = torch.func.jvp(seed_function, (x.detach(),), (v,))
+        assert announced(page, "J·u") == pytest.approx(jvp[0].tolist(), rel=1e-3, abs=1e-3)
+        switch.press("Space")
+    strong = page.locator(".vjp-explorer td.vjp-weight.vjp-strong").inner_text()
+    assert strong.startswith("v₂ = 2.75")  # |v₂| > |v₁|: its row is highlighted, in words too
+    assert errors == []
+    assert any(url.endswith("/assets/javascripts/vjp-explorer.js") for url in requests)
+    assert [url for url in requests if not url.startswith((server, "data:", "blob:"))] == []

@@ -75,3 +75,21 @@ def test_complex_grad_is_conjugated(device):
         "v * conj(2z) = tensor(4.+2.j)\n"
         "v * 2z = tensor(-4.+2.j)\n"
     )
+
+
+def test_explorer_grid_holds_the_hand_derived_jacobian_at_every_point(device):
+    ns, out = run_cells("weighted_backward", device, until="explorer_grid")
+    explorer = ns["explorer"]
+    grid = explorer["grid"]
+    assert grid == [k / 2 for k in range(-6, 7)]  # -3, -2.5, ..., 3
+    assert len(explorer["J"]) == 13 and all(len(row) == 13 for row in explorer["J"])
+    for i, x1 in enumerate(grid):
+        for j, x2 in enumerate(grid):
+            assert explorer["J"][i][j] == hand_jacobian(x1, x2).tolist(), (x1, x2)
+    assert explorer["device"] == torch.device(device).type
+    assert all(type(value) is float for row in explorer["J"][0][0] for value in row)
+    assert out["explorer_grid"] == (
+        "grid: -3.0 to 3.0 in steps of 0.5\n"
+        "points: 13 x 13\n"
+        "J at x = (2, 3): [[4.0, 3.0], [2.0, 6.0]]\n"
+    )
