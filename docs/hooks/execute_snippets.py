@@ -28,7 +28,8 @@ For each snippet this module writes, under ``.cache/snippets/``:
 * ``notebooks/<snippet>.ipynb``: the executed notebook, which mkdocs-jupyter renders as a
   page and offers for download, next to the ``.py``;
 * ``<snippet>/<name>.json``: for a cell declared ``export="<name>"``, the JSON value of its
-  variable ``<name>`` after the cell, for a page to draw (see benchmark_figures.py);
+  variable ``<name>`` after the cell, for a page to draw (see benchmark_figures.py and
+  vjp_explorer.py);
 * ``<snippet>/<cell>.graph.json``: for a cell declared ``graph="y"``, the autograd graph
   of its tensor ``y`` as it is right after the cell, for a page to draw (see
   autograd_graphs.py and walk_graph).
