@@ -170,6 +170,22 @@ for fn in (SeedFunction, ByRule):
     print(f"gradcheck({fn.__name__}.apply):", ok)
 
 
+# %% wrong_jvp raises="GradcheckError"
+class WrongJvp(SeedFunction):
+    @staticmethod
+    def jvp(ctx, u):  # (u^T J)^T instead of J u
+        (x,) = ctx.saved_tensors
+        x1, x2 = x[0], x[1]
+        return torch.stack([2 * x1 * u[0] + 2 * u[1], 3 * u[0] + 2 * x2 * u[1]])
+
+
+print("gradcheck(WrongJvp.apply):", torch.autograd.gradcheck(WrongJvp.apply, (x64,)))
+try:
+    torch.autograd.gradcheck(WrongJvp.apply, (x64,), check_forward_ad=True)
+except GradcheckError as error:
+    print(f"{type(error).__name__}: {error}")
+
+
 # %% transposed raises="GradcheckError"
 class Transposed(SeedFunction):
     @staticmethod

@@ -1,4 +1,5 @@
 # %% setup
+import inspect
 import warnings
 
 import torch
@@ -30,7 +31,10 @@ print("J     =", J)
 print("J_num - J =", J_num - J)
 
 # %% tolerance
-atol, rtol = 1e-5, 1e-3  # gradcheck's defaults, with eps=1e-6
+parameters = inspect.signature(gradcheck).parameters
+defaults = {name: parameters[name].default for name in ("eps", "atol", "rtol")}
+print("gradcheck's defaults:", defaults)
+atol, rtol = defaults["atol"], defaults["rtol"]
 bound = atol + rtol * J_num.abs()  # entry by entry: |J - J_num| <= bound
 print("bound =", bound)
 print("(J - J_num).abs() <= bound:", bool(((J - J_num).abs() <= bound).all()))

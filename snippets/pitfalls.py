@@ -104,6 +104,11 @@ u64 = torch.tensor([1.0, -2.0]).to(torch.float64).requires_grad_()  # move first
 for name, fixed in [("w64", w64), ("u64", u64)]:
     (fixed * fixed).sum().backward()  # d/dw sum(w^2) = 2 w
     print(f"{name}.is_leaf: {fixed.is_leaf} | {name}.grad: {fixed.grad}")
+layer = torch.nn.Linear(2, 1)
+weight = layer.weight
+layer.double()  # a module converts its own parameters: same Parameter, new dtype
+print(f"layer.weight.is_leaf: {layer.weight.is_leaf} | dtype: {layer.weight.dtype}"
+      f" | the same Parameter: {layer.weight is weight}")
 
 # %% moved_leaf_retain_grad raises="ValueError"
 w = torch.tensor([1.0, -2.0], requires_grad=True)  # the leaf

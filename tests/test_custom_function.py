@@ -124,6 +124,23 @@ def test_gradcheck_passes_for_the_right_backward(lesson):
     assert torch.autograd.gradgradcheck(ns["SeedFunction"].apply, (x64,))
 
 
+def test_wrong_jvp_passes_the_default_gradcheck_and_fails_check_forward_ad(lesson):
+    ns, out = lesson
+    wrong = ns["WrongJvp"].apply
+    x64 = torch.tensor([2.0, 3.0], dtype=torch.float64, device=ns["x"].device, requires_grad=True)
+    for u in torch.eye(2, dtype=torch.float64, device=x64.device):  # the bug: J^T u, not J u
+        _, tangent = jvp(wrong, (x64.detach(),), (u,))
+        assert torch.equal(tangent.cpu(), J.double().T @ u.cpu())
+    assert not torch.equal(J, J.T)
+    assert torch.autograd.gradcheck(wrong, (x64,))  # the default checks backward only
+    with pytest.raises(RuntimeError, match="Jacobian computed with forward mode mismatch"):
+        torch.autograd.gradcheck(wrong, (x64,), check_forward_ad=True)
+    text = without_device(out["wrong_jvp"])
+    assert text.startswith("gradcheck(WrongJvp.apply): True\nGradcheckError: Jacobian computed with forward mode mismatch")
+    assert "numerical:tensor([[4.0000, 2.0000],\n        [3.0000, 6.0000]]" in text
+    assert "analytical:tensor([[4., 3.],\n        [2., 6.]]" in text
+
+
 def test_transposed_backward_gives_J_v_and_gradcheck_catches_it(lesson):
     ns, out = lesson
     assert torch.equal(ns["x"].grad.cpu(), J @ V)  # the bug: J v, not v^T J

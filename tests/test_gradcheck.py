@@ -37,6 +37,15 @@ def test_central_difference_is_the_hand_jacobian_up_to_rounding(lesson):
     assert not torch.equal(J_num, J)
 
 
+def test_printed_defaults_are_gradchecks_own(lesson):
+    ns, out = lesson
+    # keyword-only arguments: their defaults, read without inspect.signature
+    kwdefaults = gradcheck.__kwdefaults__
+    assert {k: kwdefaults[k] for k in ("eps", "atol", "rtol")} == {"eps": 1e-6, "atol": 1e-5, "rtol": 1e-3}
+    assert ns["defaults"] == {"eps": 1e-6, "atol": 1e-5, "rtol": 1e-3}
+    assert "gradcheck's defaults: {'eps': 1e-06, 'atol': 1e-05, 'rtol': 0.001}" in out["tolerance"]
+
+
 def test_tolerance_bound_is_atol_plus_rtol_times_numerical(lesson):
     ns, out = lesson
     J_num, bound = cpu(ns, "J_num", "bound")
@@ -84,6 +93,9 @@ def test_float32_gradcheck_warns_and_raises(lesson, device):
     text = without_device(out["float32_gradcheck"])
     assert text.startswith(f"GradcheckError: {MISMATCH}")
     assert "numerical:tensor([[3.8147, 1.9073],\n        [2.8610, 5.7220]])" in text
+    # gradcheck's numerical matrix is the by-hand central difference, transposed
+    printed = torch.tensor([[3.8147, 1.9073], [2.8610, 5.7220]])
+    assert torch.allclose(cpu(ns, "J_num32")[0].T, printed, atol=1e-4)
     assert "UserWarning: Input #0 requires gradient and is not a double precision" in text
 
 

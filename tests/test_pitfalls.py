@@ -260,6 +260,11 @@ def test_a_leaf_made_in_place_or_after_the_move_gets_the_gradient(device):
     assert "w64.is_leaf: True | w64.grad: tensor([ 2., -4.], dtype=torch.float64)" in without_device(
         out["moved_leaf_fix"]
     )
+    layer, weight = ns["layer"], ns["weight"]
+    assert layer.weight is weight and weight.is_leaf and weight.dtype == torch.float64
+    assert out["moved_leaf_fix"].endswith(
+        "layer.weight.is_leaf: True | dtype: torch.float64 | the same Parameter: True\n"
+    )
 
 
 def test_retain_grad_lets_sgd_step_the_copy_while_the_leaf_piles_up_gradients(device):
@@ -285,3 +290,11 @@ def test_cuda_after_requires_grad_is_a_non_leaf(device):
     assert not moved.is_leaf and moved.grad_fn.name() == "ToCopyBackward0"
     on_device = torch.ones(2, device=device, requires_grad=True)
     assert on_device.is_leaf
+
+
+@pytest.mark.parametrize("device", [CUDA])
+def test_a_module_moved_to_cuda_keeps_its_parameters_leaves(device):
+    layer = torch.nn.Linear(2, 1, device="cpu")
+    weight = layer.weight
+    layer.to(device)  # converts its own parameters, unlike a tensor's .cuda()
+    assert layer.weight is weight and weight.is_leaf and weight.device.type == "cuda"
