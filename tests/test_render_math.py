@@ -31,3 +31,12 @@ def test_inline_and_block_math_become_mathml():
 def test_tex_that_cannot_be_rendered_fails_the_build(tex):
     with pytest.raises(render_math.PluginError, match="lesson.md: "):
         render(f'<span class="arithmatex">\\({tex}\\)</span>')
+
+
+@pytest.mark.parametrize("tex", ["\\lVert y \\rVert^2", "\\lvert z \\rvert^2", "\\lVert a \\rVert_2"])
+def test_a_power_of_a_norm_applies_to_the_whole_norm(tex):
+    html = render(f'<span class="arithmatex">\\({tex}\\)</span>')
+    assert html.count("<msup>") + html.count("<msub>") == 1
+    script = html.split("<msup>" if "<msup>" in html else "<msub>")[1]
+    assert script.startswith("<mrow><mo>") and script.count("</mo>") >= 2  # both bars inside
+    assert render(f'<span class="arithmatex">\\({{{tex[:-2]}}}{tex[-2:]}\\)</span>') == html

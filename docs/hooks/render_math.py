@@ -20,6 +20,9 @@ MATH = re.compile(
 
 # latex2mathml draws bmatrix brackets at text height; \left[ ... \right] stretches them.
 STRETCHY_BRACKETS = {r"\begin{bmatrix}": r"\left[\begin{matrix}", r"\end{bmatrix}": r"\end{matrix}\right]"}
+# latex2mathml puts the power of \lVert y \rVert^2 on the closing bar alone, which Chromium
+# draws small and lowered; in braces, the power applies to the whole norm (or |x|).
+NORM_POWER = re.compile(r"(\\l([Vv])ert(?:(?!\\[lr][Vv]ert).)*?\\r\2ert)(?=\s*[\^_])", re.DOTALL)
 
 
 def to_mathml(match: re.Match) -> str:
@@ -27,6 +30,7 @@ def to_mathml(match: re.Match) -> str:
     tex = html.unescape(match["tex"]).strip()
     for environment, stretchy in STRETCHY_BRACKETS.items():
         tex = tex.replace(environment, stretchy)
+    tex = NORM_POWER.sub(r"{\1}", tex)
     try:
         mathml = convert(tex, display=display)
     except Exception as error:
