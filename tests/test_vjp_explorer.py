@@ -17,7 +17,7 @@ SITE = ROOT / "site"
 SCRIPT = "assets/javascripts/vjp-explorer.js"
 EXPLORER = {"grid": [-3.0, 3.0], "J": [[[[1.0, 2.0], [3.0, 4.0]]] * 2] * 2, "device": "cuda"}
 LABELS = {"name": "n", "point": "p", "weights": "w", "exact": "{}, exact", "columns": "c",
-          "source": "by torch on {device}", "vjp": "vᵀJ </script>"}
+          "source": "by torch on {device}", "noscript": "needs JavaScript", "vjp": "vᵀJ </script>"}
 
 
 def test_markup_has_a_labelled_slider_and_number_entry_for_each_variable():
@@ -30,6 +30,7 @@ def test_markup_has_a_labelled_slider_and_number_entry_for_each_variable():
     assert markup.count('step="any"') == 2  # v: any number
     assert '<input type="checkbox" id="vjp-columns"><label for="vjp-columns">c</label>' in markup
     assert '<p class="vjp-result" aria-live="polite">' in markup
+    assert "<noscript><p>needs JavaScript</p></noscript>" in markup  # without it, say so
     assert "by torch on CUDA" in markup
     assert f'<script src="../{SCRIPT}" defer></script>' in markup
     assert "\n\n" not in markup  # one HTML block for Markdown

@@ -31,7 +31,7 @@ FENCE = "```vjp-explorer\n"
 SCRIPT = "assets/javascripts/vjp-explorer.js"
 START = {"x1": 2.0, "x2": 3.0, "v1": 0.5, "v2": -2.0}  # the lesson's x and its last v
 # The labels that go into the markup; the others travel in the JSON for the script.
-MARKUP = {"name", "point", "weights", "exact", "columns", "source"}
+MARKUP = {"name", "point", "weights", "exact", "columns", "source", "noscript"}
 
 
 def on_page_markdown(markdown, page, config, files):
@@ -90,6 +90,7 @@ def render(explorer: dict, labels: dict, script: str) -> str:
         '<div class="vjp-switch"><input type="checkbox" id="vjp-columns">'
         f'<label for="vjp-columns">{text["columns"]}</label></div>'
         "</form>"
+        f'<noscript><p>{text["noscript"]}</p></noscript>'
         '<div class="vjp-view"></div>'
         '<p class="vjp-result" aria-live="polite"></p>'
         '<p class="vjp-compare"></p>'
