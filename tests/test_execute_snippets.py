@@ -296,3 +296,16 @@ def test_unknown_cell_metadata_fails(tree):
     """)
     report = run(tree)
     assert "unknown cell metadata" in report.failed[0] and "first.py:1" in report.failed[0]
+
+
+def test_replace_blocks_draws_each_block_from_its_export_or_fails(tmp_path, monkeypatch):
+    monkeypatch.setattr(pipeline, "CACHE_DIR", tmp_path)
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "d.json").write_text('{"n": 2}')
+    page = type("Page", (), {"file": type("File", (), {"src_uri": "lesson.md"})()})()
+    block = "```drawing\ndata: s/d.json\nlabel: L\n```"
+    drawn = pipeline.replace_blocks(f"a\n\n{block}\n\n{block}\n\nb", "drawing", page,
+                                    lambda data, labels, number: f"<{data['n']}{labels['label']}{number}>")
+    assert drawn == "a\n\n<2L1>\n\n<2L2>\n\nb"
+    with pytest.raises(pipeline.PluginError, match="lesson.md: its drawing block needs .*missing.json"):
+        pipeline.replace_blocks("```drawing\ndata: s/missing.json\n```", "drawing", page, None)

@@ -10,6 +10,7 @@ import pytest
 pytest.importorskip("mkdocs", reason="the hooks need the docs dependencies")
 sys.path.insert(0, str(__import__("conftest").ROOT / "docs" / "hooks"))
 import vjp_explorer  # noqa: E402
+from execute_snippets import CACHE_DIR  # noqa: E402
 
 from conftest import ROOT  # noqa: E402
 
@@ -50,7 +51,7 @@ def test_the_script_url_is_relative_to_the_page(url, script):
     page = type("Page", (), {"url": url, "file": None})()
     markdown = "a\n\n```vjp-explorer\ndata: weighted_backward/explorer.json\n" + "\n".join(
         f"{key}: {json.dumps(value)}" for key, value in LABELS.items()) + "\n```\n\nb"
-    if not (vjp_explorer.CACHE_DIR / "weighted_backward" / "explorer.json").is_file():
+    if not (CACHE_DIR / "weighted_backward" / "explorer.json").is_file():
         pytest.skip("no explorer data: run `nox -s docs` first")
     result = vjp_explorer.on_page_markdown(markdown, page, None, None)
     assert result.startswith("a\n\n<div") and result.endswith("</div>\n\nb")

@@ -5,7 +5,7 @@ after the cell and save the graph. A page holds, in its own language, a fenced b
 such as::
 
     ```autograd-graph
-    graph: leaf_setup/output
+    data: leaf_setup/output.graph.json
     title: "The autograd graph of y, walked from y.grad_fn by this build"
     saved: "saves {}"
     freed: "{}: freed"
@@ -26,13 +26,9 @@ layer improved by a few barycenter sweeps.
 from __future__ import annotations
 
 import html
-import json
 
-import yaml
-from execute_snippets import CACHE_DIR
-from mkdocs.exceptions import PluginError
+from execute_snippets import replace_blocks
 
-FENCE = "```autograd-graph\n"
 CHAR = 7.8  # px per character of the 13 px monospace labels
 LINE = 17  # px per label line
 PAD = 8  # px around the labels in a box
@@ -41,20 +37,10 @@ NODE_GAP = 16  # px between two boxes of a layer
 
 
 def on_page_markdown(markdown, page, config, files):
-    count = 0
-    while FENCE in markdown:
-        start = markdown.index(FENCE)
-        end = markdown.index("\n```", start + len(FENCE))
-        labels = yaml.safe_load(markdown[start + len(FENCE) : end])
-        data = CACHE_DIR / f"{labels['graph']}.graph.json"
-        if not data.is_file():
-            raise PluginError(f"{page.file.src_uri}: no autograd graph at {data}; declare "
-                              f"graph=\"<tensor>\" on the cell {labels['graph']}")
-        count += 1
-        graph = json.loads(data.read_text(encoding="utf-8"))
-        svg = draw(graph, labels, f"autograd-graph-{count}")
-        markdown = markdown[:start] + svg + markdown[end + 4 :]
-    return markdown
+    return replace_blocks(
+        markdown, "autograd-graph", page,
+        lambda graph, labels, number: draw(graph, labels, f"autograd-graph-{number}"),
+    )
 
 
 def node_lines(node: dict, index: int, labels: dict) -> list[tuple[str, str]]:

@@ -26,26 +26,11 @@ The snippet computes the verdicts (fastest, ties, speed-up); this hook only lays
 
 import html
 import io
-import json
 
-import yaml
-from execute_snippets import CACHE_DIR
-from mkdocs.exceptions import PluginError
-
-FENCE = "```benchmark\n"
-
+from execute_snippets import replace_blocks
 
 def on_page_markdown(markdown, page, config, files):
-    while FENCE in markdown:
-        start = markdown.index(FENCE)
-        end = markdown.index("\n```", start + len(FENCE))
-        labels = yaml.safe_load(markdown[start + len(FENCE) : end])
-        data = CACHE_DIR / labels["data"]
-        if not data.is_file():
-            raise PluginError(f"{page.file.src_uri}: no benchmark results at {data}")
-        summary = json.loads(data.read_text(encoding="utf-8"))
-        markdown = markdown[:start] + render(summary, labels) + markdown[end + 4 :]
-    return markdown
+    return replace_blocks(markdown, "benchmark", page, lambda summary, labels, _: render(summary, labels))
 
 
 def render(summary: dict, labels: dict) -> str:

@@ -65,6 +65,7 @@ from pathlib import Path
 
 import jupytext
 import nbformat
+import yaml
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File
@@ -565,6 +566,31 @@ def cpu_cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1  # pragma: no cover (macOS, Windows)
+
+
+# --- Drawing what a snippet exported -------------------------------------------------
+
+
+def replace_blocks(markdown: str, kind: str, page, draw) -> str:
+    """For the hooks that draw what a snippet exported (benchmark_figures.py,
+    autograd_graphs.py, vjp_explorer.py): replace each fenced block ```<kind> of the page
+    with ``draw(data, labels, number)``. ``labels`` is the block's YAML, in the page's
+    language; ``data`` is the JSON file that its ``data:`` names under .cache/snippets/;
+    ``number`` counts the page's blocks of this kind from 1."""
+    fence = f"```{kind}\n"
+    number = 0
+    while fence in markdown:
+        start = markdown.index(fence)
+        end = markdown.index("\n```", start + len(fence))
+        labels = yaml.safe_load(markdown[start + len(fence) : end])
+        path = CACHE_DIR / labels.pop("data")
+        if not path.is_file():
+            raise PluginError(f"{page.file.src_uri}: its {kind} block needs {path}, which no "
+                              "snippet exported")
+        number += 1
+        drawn = draw(json.loads(path.read_text(encoding="utf-8")), labels, number)
+        markdown = markdown[:start] + drawn + markdown[end + 4 :]
+    return markdown
 
 
 # --- MkDocs events --------------------------------------------------------------------

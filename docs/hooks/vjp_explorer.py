@@ -22,12 +22,10 @@ only this page loads it. The script forms vᵀJ and J·u from the exported rows 
 import html
 import json
 
-import yaml
-from execute_snippets import CACHE_DIR
+from execute_snippets import replace_blocks
 from mkdocs.exceptions import PluginError
 from mkdocs.utils import get_relative_url
 
-FENCE = "```vjp-explorer\n"
 SCRIPT = "assets/javascripts/vjp-explorer.js"
 START = {"x1": 2.0, "x2": 3.0, "v1": 0.5, "v2": -2.0}  # the lesson's x and its last v
 # The labels that go into the markup; the others travel in the JSON for the script.
@@ -35,20 +33,14 @@ MARKUP = {"name", "point", "weights", "exact", "columns", "source", "noscript"}
 
 
 def on_page_markdown(markdown, page, config, files):
-    if FENCE not in markdown:
-        return markdown
-    start = markdown.index(FENCE)
-    end = markdown.index("\n```", start + len(FENCE))
-    if FENCE in markdown[end:]:
-        raise PluginError(f"{page.file.src_uri}: one vjp-explorer per page (its ids are fixed)")
-    labels = yaml.safe_load(markdown[start + len(FENCE) : end])
-    data = CACHE_DIR / labels.pop("data")
-    if not data.is_file():
-        raise PluginError(f"{page.file.src_uri}: no explorer data at {data}; a cell must "
-                          "declare export=\"explorer\"")
-    explorer = json.loads(data.read_text(encoding="utf-8"))
     script = get_relative_url(SCRIPT, page.url)
-    return markdown[:start] + render(explorer, labels, script) + markdown[end + 4 :]
+
+    def explorer(data, labels, number):
+        if number > 1:
+            raise PluginError(f"{page.file.src_uri}: one vjp-explorer per page (its ids are fixed)")
+        return render(data, labels, script)
+
+    return replace_blocks(markdown, "vjp-explorer", page, explorer)
 
 
 def control(name: str, label: str, step: str, exact_step: str, exact: str) -> str:
