@@ -1,5 +1,7 @@
 """Build and check the guide. `nox -l` lists the sessions; `nox -s docs tests` runs the usual pair."""
 
+import pathlib
+
 import nox
 
 nox.options.sessions = ["docs", "tests"]
@@ -11,6 +13,8 @@ TEST_DEPS = nox.project.dependency_groups(PYPROJECT, "test")
 ENV = {"NO_MKDOCS_2_WARNING": "1"}
 # English first: its build empties site/, then the Chinese build writes site/zh/.
 CONFIGS = {"en": "mkdocs.yml", "zh": "mkdocs.zh.yml"}
+# One worker per core (pytest-xdist); each page's browser checks stay on one worker.
+PARALLEL = ["--numprocesses", "auto", "--dist", "loadgroup"]
 
 
 @nox.session
@@ -25,7 +29,23 @@ def docs(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Check the snippets' numbers (100% line coverage), the build pipeline, and the built site (in Chromium, if installed)."""
     session.install(*TEST_DEPS)
-    session.run("pytest", "--cov", "--cov-report=term-missing", "--cov-fail-under=100", *session.posargs)
+    coverage = ["--cov", "--cov-report=term-missing", "--cov-fail-under=100"]
+    session.run("pytest", *PARALLEL, *coverage, *session.posargs)
+
+
+@nox.session(requires=["docs"])
+def lesson(session: nox.Session) -> None:
+    """While editing one lesson: `nox -s lesson -- hooks` (or `-- jacobian-assembly`) runs its snippet's tests and the checks of its pages, in both languages, without the coverage threshold."""
+    if not session.posargs:
+        session.error("Name the lesson: nox -s lesson -- hooks")
+    name, *pytest_args = session.posargs
+    snippet = name.replace("-", "_")  # snippets/jacobian_assembly.py
+    page = snippet.replace("_", "-")  # docs/*/jacobian-assembly.md
+    if not pathlib.Path("snippets", f"{snippet}.py").is_file():
+        session.error(f"No lesson {name}: there is no snippets/{snippet}.py")
+    session.install(*TEST_DEPS)
+    names = " or ".join(dict.fromkeys([snippet, page]))  # "hooks", "jacobian_assembly or jacobian-assembly"
+    session.run("pytest", *PARALLEL, "-k", names, *pytest_args)
 
 
 @nox.session

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from forked_python import TorchReadyPython
+
 ROOT = Path(__file__).resolve().parents[1]
 SNIPPETS_DIR = ROOT / "snippets"
 SNIPPETS = sorted(p.stem for p in SNIPPETS_DIR.glob("*.py") if not p.name.startswith("_"))
@@ -29,11 +31,21 @@ CUDA = pytest.param(
 def pytest_configure(config):
     config.addinivalue_line("markers", "cuda: runs on a CUDA GPU (nox -s cuda)")
     config.addinivalue_line("markers", "slow: builds the whole site twice (test_reproducible.py)")
+    # pytest-xdist's mark, named here too for a run without xdist (the GPU machine's pytest)
+    config.addinivalue_line("markers", "xdist_group(name): run on the same xdist worker (--dist loadgroup)")
 
 
 @pytest.fixture(scope="session", params=["cpu", CUDA])
 def device(request) -> str:
     return request.param
+
+
+@pytest.fixture(scope="session")
+def python():
+    """A new `python` for each program, with torch imported already (forked_python.py)."""
+    interpreter = TorchReadyPython()
+    yield interpreter
+    interpreter.close()
 
 
 def snippet_cells(name: str) -> dict[str, str]:

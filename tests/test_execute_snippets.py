@@ -309,3 +309,23 @@ def test_replace_blocks_draws_each_block_from_its_export_or_fails(tmp_path, monk
     assert drawn == "a\n\n<2L1>\n\n<2L2>\n\nb"
     with pytest.raises(pipeline.PluginError, match="lesson.md: its drawing block needs .*missing.json"):
         pipeline.replace_blocks("```drawing\ndata: s/missing.json\n```", "drawing", page, None)
+
+
+def test_the_quiet_build_hides_info_lines_but_warnings_still_fail_strict(caplog):
+    """docs/hooks/quiet_build.py raises mkdocs-jupyter's logger to WARNING: its warnings
+    still reach the handler by which `mkdocs build --strict` counts them."""
+    import quiet_build  # noqa: F401
+    from mkdocs.utils import CountHandler
+
+    counter = CountHandler()
+    counter.setLevel(logging.WARNING)
+    logging.getLogger("mkdocs").addHandler(counter)  # as mkdocs.commands.build does
+    jupyter = logging.getLogger("mkdocs.plugins.mkdocs_jupyter")
+    try:
+        with caplog.at_level(logging.INFO):
+            jupyter.info("Cache miss, writing: %s", "a.ipynb")
+            jupyter.warning("a warning")
+    finally:
+        logging.getLogger("mkdocs").removeHandler(counter)
+    assert [r.getMessage() for r in caplog.records] == ["a warning"]
+    assert counter.get_counts() == [("WARNING", 1)]

@@ -4,6 +4,8 @@ For every lesson page of the built site (site/, from `nox -s docs`), the code bl
 run in page order in a new `python` process with one shared namespace, must print
 exactly the outputs shown under them, and a block that shows no output must print
 nothing. The Chinese page must show the same code and outputs as the English one.
+The process is forked from one that has imported torch already (forked_python.py),
+so that each page does not pay for starting Python and importing torch again.
 
 One exemption: the benchmark page's tables of measured times (TIMINGS), whose numbers
 and verdicts change from run to run; their blocks still run, and their lines and labels
@@ -14,9 +16,6 @@ import difflib
 import html
 import json
 import re
-import subprocess
-import sys
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
@@ -118,33 +117,12 @@ def diff(a, b, a_name, b_name):
     return "\n".join(lines)
 
 
-def paste(codes, tmp_path):
-    result_file = tmp_path / "result.json"
-    process = subprocess.run(
-        [sys.executable, "-X", "utf8", "-c", DRIVER, str(result_file)],
-        input=json.dumps(codes), capture_output=True, text=True, cwd=tmp_path, timeout=300,
-    )
+def paste(python, codes, folder):
+    result_file = folder / "result.json"
+    process = python.run(["-c", DRIVER, str(result_file)], cwd=folder, input=json.dumps(codes))
     if process.returncode or not result_file.is_file():
         pytest.fail(f"the interpreter died ({process.returncode}):\n{process.stderr}")
     return json.loads(result_file.read_text(encoding="utf-8"))
-
-
-def paste_page(page, folder):
-    return paste([code for code, _ in blocks_of(built("en", page))], folder)
-
-
-@pytest.fixture(scope="module")
-def pasted(request, tmp_path_factory):
-    """Start the selected pages' interpreters up front, two at a time: each spends
-    seconds of CPU importing torch, and the machines that run this have two cores."""
-    pages = [
-        item.callspec.params["page"]
-        for item in request.session.items
-        if getattr(item, "originalname", None) == "test_pasting_the_page_prints_what_it_shows"
-    ]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        yield {page: pool.submit(paste_page, page, tmp_path_factory.mktemp(page)) for page in pages}
-        pool.shutdown(cancel_futures=True)
 
 
 def test_lesson_pages_are_found():
@@ -152,7 +130,7 @@ def test_lesson_pages_are_found():
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_pasting_the_page_prints_what_it_shows(page, pasted):
+def test_pasting_the_page_prints_what_it_shows(page, python, tmp_path):
     blocks = blocks_of(built("en", page))
     zh_blocks = blocks_of(built("zh", page))
     assert len(zh_blocks) == len(blocks), f"{page}: the zh page shows another number of blocks"
@@ -167,7 +145,7 @@ def test_pasting_the_page_prints_what_it_shows(page, pasted):
     if (build := built_with(includes)) != {("cpu", torch.__version__)}:
         pytest.skip(f"built with (device, torch) {build}; pasted on the CPU, {torch.__version__}")
 
-    result = pasted[page].result()
+    result = paste(python, [code for code, _ in blocks], tmp_path)
     problems = []
     for number, ((_, shown), include, printed) in enumerate(
         zip(blocks, includes, result["outputs"]), 1

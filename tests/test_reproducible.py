@@ -2,9 +2,10 @@
 benchmark's numbers and what is drawn from them.
 
 SLOW: this builds the whole site twice from nothing (every snippet runs, every notebook
-renders), in two temporary copies of the sources, side by side: about two minutes on two
-busy cores, the time of one clean build where there are cores to spare. It is marked
-`slow` and runs in `nox -s tests`; leave it out while iterating with `-m "not slow"`.
+renders), in two temporary copies of the sources, side by side: about 25 s on an idle
+2-core machine, and more beside the other tests. It is marked `slow` and runs in
+`nox -s tests`; `-m "not slow"` leaves it out. The first build's log also shows that the
+build prints only what it should (docs/hooks/quiet_build.py).
 
 The second build runs as if elsewhere and later: in another folder, another time zone,
 and a year later (SOURCE_DATE_EPOCH, which MkDocs and Matplotlib take as the build
@@ -31,7 +32,7 @@ import time
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, SNIPPETS
 
 pytestmark = pytest.mark.slow
 
@@ -48,15 +49,19 @@ A_YEAR = 365 * 24 * 3600
 
 
 def clean_build(tree, env):
-    """Build the site in `tree` from nothing, as `nox -s docs` does; return its files."""
+    """Build the site in `tree` from nothing, as `nox -s docs` does; return its files
+    and what each configuration's build printed."""
+    logs = {}
     for config in CONFIGS:
         result = subprocess.run(
             [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", config],
             cwd=tree, env=env, capture_output=True, text=True,
         )
         assert result.returncode == 0, f"{tree}: {config}:\n{result.stderr[-3000:]}"
+        logs[config] = result.stdout + result.stderr
     site = tree / "site"
-    return {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    files = {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    return files, logs
 
 
 @pytest.fixture(scope="module")
@@ -75,13 +80,15 @@ def two_builds(tmp_path_factory):
     began = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         futures = {name: pool.submit(clean_build, trees[name], runs[name]) for name in runs}
-        files = {name: future.result() for name, future in futures.items()}
+        files, logs = {}, {}
+        for name, future in futures.items():
+            files[name], logs[name] = future.result()
     print(f"two clean builds, side by side: {time.perf_counter() - began:.1f} s")
     dates = {
         "a": datetime.datetime.fromtimestamp(now, datetime.timezone.utc),
         "b": datetime.datetime.fromtimestamp(now + A_YEAR, datetime.timezone.utc),
     }
-    return files, dates
+    return files, dates, logs
 
 
 def benchmark_page(path):
@@ -113,7 +120,7 @@ def comparable(path, content):
 
 
 def test_two_clean_builds_give_the_same_files(two_builds):
-    files, _ = two_builds
+    files, _, _ = two_builds
     assert sorted(files["a"]) == sorted(files["b"])
     assert len(files["a"]) > 100 and "sitemap.xml.gz" in files["a"]
     differ = [p for p in files["a"] if comparable(p, files["a"][p]) != comparable(p, files["b"][p])]
@@ -124,7 +131,28 @@ def test_two_clean_builds_give_the_same_files(two_builds):
 
 def test_no_file_carries_its_build_date(two_builds):
     """Not even a page exempt from the comparison: a date there is not a measured number."""
-    files, dates = two_builds
+    files, dates, _ = two_builds
     for name, date in dates.items():
         stamp = date.strftime("%Y-%m-%d").encode()
         assert [p for p, content in files[name].items() if stamp in content] == [], name
+
+
+# All that a build may print (docs/hooks/quiet_build.py): the torch import, one line per
+# snippet, the snippets' summary, and MkDocs' own three lines.
+QUIET_LOG = re.compile(
+    r"INFO    -  (imported torch \S+ in [\d.]+ s"
+    r"|snippets/(?P<snippet>\w+)\.py: (ran in [\d.]+ s|cached)"
+    r"|snippets: \d+ ran, \d+ cached, 0 failed in [\d.]+ s"
+    r"|Cleaning site directory|Building documentation to directory: \S+"
+    r"|Documentation built in [\d.]+ seconds)"
+)
+
+
+def test_a_clean_build_prints_the_snippets_and_the_result_only(two_builds):
+    _, _, logs = two_builds
+    for config, log in logs["a"].items():
+        lines = log.splitlines()
+        assert [line for line in lines if not QUIET_LOG.fullmatch(line)] == [], config
+        snippets = [m["snippet"] for line in lines if (m := QUIET_LOG.fullmatch(line))["snippet"]]
+        assert sorted(snippets) == SNIPPETS, config
+    assert "INFO    -  imported torch" in logs["a"]["mkdocs.yml"]

@@ -1,8 +1,6 @@
 """Every snippet, as a reader runs it: a script, on CPU and on CUDA."""
 
 import re
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -11,10 +9,8 @@ from conftest import CUDA, ROOT, SNIPPETS, SNIPPETS_DIR, run_cells, snippet_cell
 
 
 @pytest.mark.parametrize("name", SNIPPETS)
-def test_snippet_runs_as_a_script(name):
-    result = subprocess.run(
-        [sys.executable, f"snippets/{name}.py"], cwd=ROOT, capture_output=True, text=True
-    )
+def test_snippet_runs_as_a_script(name, python):
+    result = python.run([f"snippets/{name}.py"], cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""  # no warning either, e.g. torch's "Failed to initialize NumPy"
     assert not re.search(r"0x[0-9a-f]{6,}", result.stdout), "prints a memory address"
